@@ -1,0 +1,602 @@
+"""MultiTaskClassifier: the scikit-learn face of the package."""
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit
+from ._targets import _missing_mask, _observed_values, _split_columns, decode, encode_targets
+from .modules import MLPTrunk, MultiTaskModule
+from .modules._mlp import ACTIVATIONS
+from .weighting import StaticWeighting
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' to fall back to the CPU."
+        )
+    return str(resolved)
+
+
+def _per_task_spec(value, task_names, what):
+    """Turn a per-task option (sequence or dict by task name) into a list."""
+    n_tasks = len(task_names)
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if str(k) not in set(task_names)]
+        if unknown:
+            raise ValueError(
+                f"{what} names unknown task(s) {unknown}; the tasks are "
+                f"{list(task_names)}."
+            )
+        by_name = {str(k): v for k, v in value.items()}
+        return [by_name.get(name) for name in task_names], True
+    values = list(value)
+    if len(values) != n_tasks:
+        raise ValueError(
+            f"{what} has {len(values)} entries but Y has {n_tasks} task(s) "
+            f"{list(task_names)}; give one entry per task or a dict by task name."
+        )
+    return values, False
+
+
+def _resolve_task_weights(task_weights, task_names):
+    n_tasks = len(task_names)
+    if task_weights is None:
+        return np.ones(n_tasks)
+    values, by_name = _per_task_spec(task_weights, task_names, "task_weights")
+    if by_name:
+        values = [1.0 if v is None else v for v in values]
+    weights = np.empty(n_tasks)
+    for t, (name, w) in enumerate(zip(task_names, values)):
+        if isinstance(w, bool) or not isinstance(w, numbers.Real):
+            raise ValueError(
+                f"task_weights for task {name!r} must be a number; got {w!r}."
+            )
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"task_weights for task {name!r} must be finite and >= 0; got {w!r}."
+            )
+        weights[t] = float(w)
+    if not np.any(weights > 0):
+        raise ValueError("task_weights are all 0: at least one task must have weight > 0.")
+    return weights
+
+
+def _resolve_class_weights(class_weight, codes, classes, task_names, one_dimensional):
+    """Return one array of class weights per task (or None for unweighted)."""
+    if class_weight is None:
+        return [None] * len(classes)
+    if isinstance(class_weight, str):
+        specs = [class_weight] * len(classes)
+    elif one_dimensional and isinstance(class_weight, Mapping):
+        specs = [class_weight]
+    else:
+        specs, _ = _per_task_spec(class_weight, task_names, "class_weight")
+    result = []
+    for t, (spec, task_classes) in enumerate(zip(specs, classes)):
+        if spec is None:
+            result.append(None)
+            continue
+        if not (spec == "balanced" or isinstance(spec, Mapping)):
+            raise ValueError(
+                f"class_weight for task {task_names[t]!r} must be None, 'balanced' "
+                f"or a dict {{label: weight}}; got {spec!r}."
+            )
+        observed = codes[:, t][codes[:, t] >= 0]
+        try:
+            weights = compute_class_weight(
+                spec, classes=task_classes, y=task_classes[observed]
+            )
+        except ValueError as exc:
+            raise ValueError(f"class_weight for task {task_names[t]!r}: {exc}") from None
+        result.append(np.asarray(weights, dtype=np.float32))
+    return result
+
+
+def _count_parameters(module):
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-task neural network classifier: one shared trunk, one head per task.
+
+    Fits a PyTorch network, managed by skorch, whose hidden layers are shared by
+    all tasks and whose output has one linear classification head per task
+    (hard parameter sharing, Caruana, 1997). All tasks are trained together by
+    minimising ``sum_t task_weights[t] * loss_t``, where ``loss_t`` is the mean
+    cross-entropy of task ``t`` over the rows labelled for it. Trains on CUDA
+    when available, on the CPU otherwise.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Width of each hidden layer of the shared trunk.
+    activation : {"relu", "tanh", "logistic", "gelu", "identity"}, default="relu"
+        Activation of the hidden layers.
+    dropout : float in [0, 1), default=0.1
+        Dropout probability after each hidden layer.
+    batch_norm : bool, default=False
+        Whether to add batch normalisation to each hidden layer.
+    task_weights : None, sequence of float or dict, default=None
+        Static weight of each task's loss: ``None`` (all 1), one non-negative
+        number per task, or a dict ``{task_name: weight}`` (tasks not named
+        weigh 1). Grid-searchable.
+    class_weight : None, "balanced", list or dict, default=None
+        Per-task class weights: ``"balanced"`` for every task, a list with one
+        entry per task, or a dict ``{task_name: spec}``; each spec is ``None``,
+        ``"balanced"`` or a dict ``{label: weight}``. With a 1-D ``y``, a dict
+        ``{label: weight}`` as in scikit-learn.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the AdamW optimizer.
+    weight_decay : float, default=1e-4
+        Decoupled weight decay of AdamW (Loshchilov & Hutter, 2019).
+    batch_size : int, default=256
+        Rows per mini-batch (capped at the number of training rows).
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Whether to shuffle the rows every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, then restore the weights of the best epoch. The validation loss
+        is the unweighted mean over tasks of each task's mean cross-entropy, so
+        it keeps its meaning whatever ``task_weights`` are. Without early
+        stopping, training stops when the training loss (same definition)
+        stops improving, as in scikit-learn's ``MLPClassifier``.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the monitored loss that counts as improvement.
+    device : str, default="auto"
+        Torch device; ``"auto"`` means CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. With an int, fitting twice on the CPU gives identical
+        predictions. The global torch random state is left untouched.
+    verbose : int, default=0
+        0 is silent; 1 prints skorch's table of per-epoch losses (also per
+        task).
+    warm_start : bool, default=False
+        Continue training the fitted network on the next call to ``fit``
+        (same tasks, classes and features required).
+
+    Attributes
+    ----------
+    classes_ : list of ndarray, or ndarray
+        Labels of each task; a single array when fitted on a 1-D ``y``.
+    n_tasks_ : int
+        Number of tasks.
+    task_names_ : ndarray of str
+        Column names of a DataFrame ``Y``, else ``"task_0"``, ``"task_1"``, ...
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of the features, when ``X`` has string column names.
+    n_iter_ : int
+        Number of epochs trained (cumulative with ``warm_start``).
+    task_weights_ : ndarray of shape (n_tasks,)
+        Static task weights used.
+    class_weight_ : list of (ndarray or None)
+        Class weights used for each task.
+    device_ : str
+        Device the network was trained on.
+    net_ : MultiTaskNet
+        The fitted skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch History
+        Per-epoch records: ``train_loss``, ``train_loss_<task>`` and, with
+        early stopping, ``valid_loss``, ``valid_loss_<task>``, ``valid_acc``
+        (mean per-task accuracy).
+
+    See Also
+    --------
+    sklearn.multioutput.MultiOutputClassifier : One independent model per task.
+    sklearn.neural_network.MLPClassifier : Single-task (or multi-label) MLP.
+
+    Notes
+    -----
+    Missing labels (NaN, None or pandas' NA in ``Y``) are left out of their
+    task's loss; the row still trains the other tasks. A task whose observed
+    labels are all one class always predicts that class with probability 1.
+    A task with no observed label raises an error.
+
+    References
+    ----------
+    Caruana, R. (1997). Multitask learning. Machine Learning, 28(1), 41-75.
+
+    Examples
+    --------
+    >>> from sklearn_mtl import MultiTaskClassifier
+    >>> from sklearn_mtl.datasets import load_digits_multitask
+    >>> X, Y = load_digits_multitask(as_frame=False)
+    >>> clf = MultiTaskClassifier(hidden_layer_sizes=(64,), max_iter=20,
+    ...                           random_state=0).fit(X[:1000] / 16, Y[:1000])
+    >>> clf.predict(X[1000:1003] / 16).shape
+    (3, 4)
+    >>> [len(c) for c in clf.classes_]
+    [10, 2, 2, 3]
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "task_weights": [None, "array-like", dict],
+        "class_weight": [None, StrOptions({"balanced"}), dict, list, tuple],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        activation="relu",
+        dropout=0.1,
+        batch_norm=False,
+        task_weights=None,
+        class_weight=None,
+        learning_rate_init=1e-3,
+        weight_decay=1e-4,
+        batch_size=256,
+        max_iter=200,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.task_weights = task_weights
+        self.class_weight = class_weight
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------- fitting
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+                raise ValueError(
+                    f"hidden_layer_sizes must hold positive integers; got "
+                    f"{self.hidden_layer_sizes!r}."
+                )
+        return [int(s) for s in sizes]
+
+    def _build_module(self, n_features, n_classes):
+        trunk = MLPTrunk(
+            n_features,
+            self._hidden_sizes(),
+            activation=self.activation,
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+        )
+        return MultiTaskModule(trunk, n_classes)
+
+    def _can_warm_start(self, X, encoding):
+        if not (self.warm_start and hasattr(self, "net_")):
+            return False
+        same = (
+            self.n_features_in_ == X.shape[1]
+            and len(self._encoding.classes) == len(encoding.classes)
+            and all(
+                len(a) == len(b) and np.array_equal(a, b)
+                for a, b in zip(self._encoding.classes, encoding.classes)
+            )
+        )
+        if not same:
+            raise ValueError(
+                "warm_start=True needs the same features, tasks and classes as the "
+                "previous fit; set warm_start=False to train a new network."
+            )
+        return True
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, Y, sample_weight=None):
+        """Train the network on all tasks jointly.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric features. Sparse matrices are densified one batch at a time.
+        Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Labels, one column per task (a 1-D ``y`` is one task). Each column
+            has its own labels (int, str or bool); NaN, None or pandas' NA
+            marks a missing label.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in every task's loss.
+
+        Returns
+        -------
+        self : MultiTaskClassifier
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=np.float32, reset=not warm
+        )
+        if Y is None:
+            raise ValueError(
+                "MultiTaskClassifier requires Y to be passed, but the target Y is None."
+            )
+        codes, encoding = encode_targets(Y)
+        check_consistent_length(X, codes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        names = list(encoding.task_names)
+        task_weights = _resolve_task_weights(self.task_weights, names)
+        class_weights = _resolve_class_weights(
+            self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
+        )
+        continuing = self._can_warm_start(X, encoding)
+        device = self.net_.device if continuing else _resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        with _fixed_torch_seed(seed, device):
+            if continuing:
+                net = self.net_
+                net.task_weights = torch.as_tensor(task_weights, dtype=torch.float32)
+                net.class_weights = _as_tensors(class_weights)
+            else:
+                net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
+                net.initialize()
+            self._set_callbacks(net, seed)
+            data = net.prepare_data(X, codes, sample_weight)
+            net.partial_fit(data, None)
+
+        self.net_ = net
+        self._encoding = encoding
+        self.classes_ = encoding.classes[0] if encoding.one_dimensional else encoding.classes
+        self.n_tasks_ = len(encoding.classes)
+        self.task_names_ = np.asarray(encoding.task_names, dtype=object)
+        self.task_weights_ = task_weights
+        self.class_weight_ = class_weights
+        self.device_ = str(device)
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _make_net(self, X, encoding, task_weights, class_weights, seed, device):
+        module = self._build_module(X.shape[1], encoding.n_classes)
+        return MultiTaskNet(
+            module,
+            criterion=torch.nn.CrossEntropyLoss,  # unused: losses are per task
+            optimizer=torch.optim.AdamW,
+            optimizer__lr=self.learning_rate_init,
+            optimizer__weight_decay=self.weight_decay,
+            batch_size=min(self.batch_size, X.shape[0]),
+            max_epochs=self.max_iter,
+            train_split=None,
+            device=device,
+            verbose=self.verbose,
+            task_names=list(encoding.task_names),
+            weighting=StaticWeighting(),
+            task_weights=torch.as_tensor(task_weights, dtype=torch.float32),
+            class_weights=_as_tensors(class_weights),
+            shuffle=self.shuffle,
+            seed=seed,
+        )
+
+    def _set_callbacks(self, net, seed):
+        if self.early_stopping:
+            net.train_split = ValidationSplit(self.validation_fraction, seed)
+            monitor, restore = "valid_loss", True
+        else:
+            net.train_split = None
+            monitor, restore = "train_loss", False
+        net.max_epochs = self.max_iter
+        net.verbose = self.verbose
+        net.batch_size = self.batch_size
+        net.shuffle = self.shuffle
+        stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
+        net.callbacks = [("stop_on_plateau", stopper)]
+        net.initialize_callbacks()
+
+    # ----------------------------------------------------------- inference
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
+
+    def _logits(self, X):
+        X = self._check_X(X)
+        logits = self.net_.predict_logits(X)
+        return torch.split(logits, self.net_.module_.split_sizes, dim=1)
+
+    def predict_proba(self, X):
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_samples, n_classes_t)
+            One array per task, columns in the order of ``classes_[t]``; a
+            single array when fitted on a 1-D ``y``.
+        """
+        probas = [
+            torch.softmax(chunk.double(), dim=1).numpy() for chunk in self._logits(X)
+        ]
+        return probas[0] if self._encoding.one_dimensional else probas
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba` (computed stably from the logits)."""
+        logs = [
+            torch.log_softmax(chunk.double(), dim=1).numpy() for chunk in self._logits(X)
+        ]
+        return logs[0] if self._encoding.one_dimensional else logs
+
+    def predict(self, X):
+        """Predict the label of every task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : ndarray of shape (n_samples, n_tasks) or (n_samples,)
+            Original labels; integer dtype when every task's labels are
+            integers. 1-D when fitted on a 1-D ``y``.
+        """
+        chunks = self._logits(X)
+        codes = torch.stack([c.argmax(dim=1) for c in chunks], dim=1).numpy()
+        return decode(codes, self._encoding)
+
+    def score(self, X, Y, sample_weight=None):
+        """Subset accuracy: the share of rows whose every observed label is right.
+
+        The same measure as ``MultiOutputClassifier.score``, so that default
+        ``cross_val_score`` compares like with like. Missing entries of ``Y``
+        are ignored: a row counts as right when all its observed labels are
+        predicted right; rows with no observed label are left out.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        Y_pred = self.predict(X)
+        if Y_pred.ndim == 1:
+            Y_pred = Y_pred[:, None]
+        columns, _, _ = _split_columns(Y)
+        if len(columns) != Y_pred.shape[1]:
+            raise ValueError(
+                f"Y has {len(columns)} task(s) but the estimator was fitted with "
+                f"{Y_pred.shape[1]}."
+            )
+        check_consistent_length(Y_pred, columns[0])
+        n = Y_pred.shape[0]
+        right = np.ones(n, dtype=bool)
+        any_observed = np.zeros(n, dtype=bool)
+        for t, col in enumerate(columns):
+            missing = _missing_mask(col)
+            observed = _observed_values(col, missing)
+            predicted = Y_pred[~missing, t]
+            equal = np.asarray(predicted == observed, dtype=bool).reshape(-1)
+            if equal.shape[0] != observed.shape[0]:  # incomparable types
+                equal = np.zeros(observed.shape[0], dtype=bool)
+            task_right = np.ones(n, dtype=bool)
+            task_right[~missing] = equal
+            right &= task_right
+            any_observed |= ~missing
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, Y_pred)
+            weights = sample_weight[any_observed]
+        else:
+            weights = None
+        if not np.any(any_observed):
+            raise ValueError("Y has no observed label: cannot compute a score.")
+        return float(np.average(right[any_observed], weights=weights))
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def history_(self):
+        """Per-epoch training records (skorch ``History``)."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    @property
+    def n_parameters_(self):
+        """Number of trainable parameters of the fitted network."""
+        check_is_fitted(self)
+        return _count_parameters(self.net_.module_)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+
+def _as_tensors(class_weights):
+    return [None if w is None else torch.as_tensor(w) for w in class_weights]
+
+
+class _fixed_torch_seed:
+    """Seed torch inside the block and restore the global RNG state after it."""
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        self.device = torch.device(device)
+
+    def __enter__(self):
+        devices = []
+        if self.device.type == "cuda":
+            devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()]
+        self._fork = torch.random.fork_rng(devices=devices)
+        self._fork.__enter__()
+        torch.random.default_generator.manual_seed(self.seed)
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed(self.seed)
+        return self
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+

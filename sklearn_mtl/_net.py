@@ -1,0 +1,368 @@
+"""The training engine: a skorch ``NeuralNet`` with a tensor-slicing data path,
+per-task masked losses and a pluggable task-weighting strategy.
+
+skorch's loop (``fit`` -> ``partial_fit`` -> ``fit_loop`` -> callbacks) is kept;
+only the hooks below are replaced:
+
+* ``get_split_datasets`` / ``get_iterator``: batches are sliced from tensors
+  prepared once (on the training device when they fit), never assembled row by
+  row through ``Dataset.__getitem__`` and a collate function.
+* ``train_step``: one forward pass, the vector of task losses, the weighting
+  strategy's backward, one optimizer step.
+* ``run_single_epoch``: losses are summed on the device and read back once per
+  epoch, not once per batch.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PrintLog
+
+from ._loss import task_losses
+
+# Keep X on the GPU when it takes at most this share of the free memory.
+_DEVICE_MEMORY_SHARE = 0.5
+_PREDICT_BATCH_SIZE = 8192
+
+
+class TensorData(torch.utils.data.Dataset):
+    """Rows of ``X`` with their task codes and sample weights.
+
+    ``X`` is a float tensor (already on its device) or a scipy CSR matrix,
+    which is densified one batch at a time.
+    """
+
+    def __init__(self, X, codes=None, sample_weight=None):
+        self.X = X
+        self.codes = codes
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return self.batch(slice(i, i + 1))
+
+    def subset(self, index):
+        """The rows at ``index`` (a LongTensor on CPU)."""
+        X = self.X[index.numpy()] if sp.issparse(self.X) else self.X[index.to(self.X.device)]
+        pick = lambda a: None if a is None else a[index.to(a.device)]  # noqa: E731
+        return TensorData(X, pick(self.codes), pick(self.sample_weight))
+
+    def batch(self, index, device=None):
+        """``(X_batch, (codes_batch, weight_batch))`` for an index or a slice."""
+        X = self.X
+        if sp.issparse(X):
+            rows = index.cpu().numpy() if torch.is_tensor(index) else index
+            Xb = torch.from_numpy(X[rows].toarray())
+        else:
+            Xb = X[index]
+        if device is not None and Xb.device != device:
+            if Xb.device.type == "cpu" and device.type == "cuda":
+                Xb = Xb.pin_memory()
+            Xb = Xb.to(device, non_blocking=True)
+        codes = None if self.codes is None else self.codes[index]
+        weight = None if self.sample_weight is None else self.sample_weight[index]
+        if device is not None and codes is not None and codes.device != device:
+            codes = codes.to(device, non_blocking=True)
+            weight = None if weight is None else weight.to(device, non_blocking=True)
+        return Xb, (codes, weight)
+
+
+class BatchIterator:
+    """Re-iterable mini-batches of a :class:`TensorData`.
+
+    skorch asks for the iterator once per ``fit``, so this must be iterable
+    many times (a generator would silently train a single epoch).
+    """
+
+    def __init__(self, data, batch_size, shuffle, generator, device):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = device
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.data), self.batch_size
+        if self.shuffle:
+            order = torch.randperm(
+                n, generator=self.generator, device=self.generator.device
+            )
+            index_device = _index_device(self.data)
+            if order.device != index_device:
+                order = order.to(index_device)
+            for start in range(0, n, size):
+                yield self.data.batch(order[start : start + size], self.device)
+        else:
+            for start in range(0, n, size):
+                yield self.data.batch(slice(start, start + size), self.device)
+
+
+def _index_device(data):
+    if sp.issparse(data.X):
+        return torch.device("cpu")
+    return data.X.device
+
+
+class ValidationSplit:
+    """Hold out a random ``fraction`` of the rows for validation.
+
+    Not stratified: skorch's default split stratifies on ``y``, which fails on
+    a 2-D target.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = int(round(self.fraction * n))
+        n_valid = min(max(n_valid, 1), n - 1)
+        if n < 2:
+            raise ValueError(
+                "early_stopping needs at least 2 samples to hold out a validation "
+                f"set; got {n}."
+            )
+        generator = torch.Generator().manual_seed(self.seed)
+        order = torch.randperm(n, generator=generator)
+        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+
+
+class StopOnPlateau(Callback):
+    """Stop when a monitored loss has not improved by ``tol`` for
+    ``patience`` epochs; optionally restore the best epoch's weights.
+
+    The saved weights are dropped at the end of training so that a pickled
+    net holds no device-bound tensor outside skorch's own CUDA-aware state.
+    """
+
+    def __init__(self, monitor, patience, tol, restore_best):
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.restore_best = restore_best
+
+    def initialize(self):
+        self.best_score_ = np.inf
+        self.best_epoch_ = 0
+        self.wait_ = 0
+        self.best_state_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        # warm_start continues from the current model; start counting afresh
+        self.initialize()
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1, self.monitor]
+        improved = score < self.best_score_ - self.tol
+        net.history.record(self.monitor + "_best", bool(score < self.best_score_))
+        if score < self.best_score_:
+            self.best_score_ = score
+            self.best_epoch_ = len(net.history)
+            if self.restore_best:
+                self.best_state_ = {
+                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
+                }
+        self.wait_ = 0 if improved else self.wait_ + 1
+        if self.wait_ >= self.patience:
+            raise KeyboardInterrupt  # skorch's way to end fit_loop early
+
+    def on_train_end(self, net, **kwargs):
+        if self.restore_best and self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None
+
+
+class MultiTaskNet(NeuralNet):
+    """skorch engine of :class:`~sklearn_mtl.MultiTaskClassifier`.
+
+    Trains a module that maps ``(n, n_features)`` to concatenated logits
+    ``(n, sum(n_classes))`` on targets given as int64 codes with ``-1`` for a
+    missing label. Not meant to be used directly.
+
+    Parameters (besides skorch's)
+    -----------------------------
+    task_names : list of str
+    weighting : BaseWeighting
+    task_weights : Tensor of shape (n_tasks,)
+    class_weights : list of (Tensor or None)
+    shuffle : bool
+    seed : int
+        Seeds the shuffling of batches.
+    """
+
+    def __init__(
+        self, module, *args, task_names=(), weighting=None, task_weights=None,
+        class_weights=None, shuffle=True, seed=0, **kwargs
+    ):
+        super().__init__(module, *args, **kwargs)
+        self.task_names = list(task_names)
+        self.weighting = weighting
+        self.task_weights = task_weights
+        self.class_weights = class_weights
+        self.shuffle = shuffle
+        self.seed = seed
+
+    @property
+    def _default_callbacks(self):
+        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    # ----------------------------------------------------------------- data
+    def _device(self):
+        return torch.device(self.device)
+
+    def prepare_data(self, X, codes=None, sample_weight=None):
+        """Move the data to where batches will be sliced from, once."""
+        device = self._device()
+        if not sp.issparse(X):
+            with warnings.catch_warnings():
+                # read-only input (a memmap): we never write to it, so share it
+                warnings.filterwarnings("ignore", message="The given NumPy array")
+                X = torch.from_numpy(X)
+            if device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(device)
+                if X.element_size() * X.nelement() <= _DEVICE_MEMORY_SHARE * free:
+                    X = X.to(device)
+                else:
+                    X = X.pin_memory()
+        index_device = device if (not sp.issparse(X) and X.device == device) else None
+        target_device = index_device or torch.device("cpu")
+        if codes is not None:
+            codes = torch.from_numpy(codes).to(target_device)
+        if sample_weight is not None:
+            sample_weight = torch.from_numpy(sample_weight).to(target_device)
+        return TensorData(X, codes, sample_weight)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorData):
+            return X
+        return self.prepare_data(X)
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return BatchIterator(dataset, _PREDICT_BATCH_SIZE, False, None, self._device())
+        batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
+        if not hasattr(self, "_generator") or self._generator is None:
+            self._generator = self._make_generator(dataset)
+        return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
+
+    def _make_generator(self, dataset):
+        device = _index_device(dataset)
+        return torch.Generator(device=device).manual_seed(self.seed)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_generator", None)  # device-bound and only needed while fitting
+        return state
+
+    # ------------------------------------------------------------- training
+    def initialize(self):
+        super().initialize()
+        self._generator = None
+        return self
+
+    def _class_weights_on(self, device):
+        if self.class_weights is None:
+            return None
+        return [None if w is None else w.to(device) for w in self.class_weights]
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        device = self._device()
+        self._class_weights_dev = self._class_weights_on(device)
+        self.weighting.setup(self.task_weights.to(device), device)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self._class_weights_dev = None
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        codes, weight = y_true
+        return task_losses(
+            y_pred, codes, self.module_.split_sizes, self._class_weights_dev, weight
+        )
+
+    def train_step(self, batch, **fit_params):
+        self._set_training(True)
+        self.optimizer_.zero_grad(set_to_none=True)
+        Xb, yb = batch
+        logits = self.infer(Xb)
+        losses, denominators = self.get_loss(logits, yb, training=True)
+        present = denominators > 0
+        self.weighting.backward(losses, present)
+        self.optimizer_.step()
+        return {"losses": losses.detach(), "denominators": denominators.detach()}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xb, yb = batch
+        with torch.inference_mode():
+            logits = self.infer(Xb)
+            losses, denominators = self.get_loss(logits, yb, training=False)
+            codes = yb[0]
+            correct = torch.stack(
+                [
+                    (chunk.argmax(1) == codes[:, t]).sum()
+                    for t, chunk in enumerate(
+                        torch.split(logits, self.module_.split_sizes, dim=1)
+                    )
+                ]
+            )
+            labelled = (codes >= 0).sum(0)
+        return {
+            "losses": losses,
+            "denominators": denominators,
+            "correct": correct,
+            "labelled": labelled,
+        }
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        loss_sum = denominator_sum = correct = labelled = None
+        for batch in iterator:
+            step = step_fn(batch)
+            weighted = step["losses"] * step["denominators"]
+            if loss_sum is None:
+                loss_sum, denominator_sum = weighted, step["denominators"].clone()
+            else:
+                loss_sum = loss_sum + weighted
+                denominator_sum = denominator_sum + step["denominators"]
+            if "correct" in step:
+                correct = step["correct"] if correct is None else correct + step["correct"]
+                labelled = step["labelled"] if labelled is None else labelled + step["labelled"]
+        # one device -> host transfer per epoch
+        per_task = (loss_sum / denominator_sum.clamp_min(1e-12)).tolist()
+        observed = (denominator_sum > 0).tolist()
+        history = self.history
+        for name, value, seen in zip(self.task_names, per_task, observed):
+            history.record(f"{prefix}_loss_{name}", value if seen else float("nan"))
+        seen_values = [v for v, s in zip(per_task, observed) if s]
+        history.record(f"{prefix}_loss", float(np.mean(seen_values)))
+        if correct is not None:
+            rates = (correct.double() / labelled.clamp_min(1).double()).tolist()
+            counts = labelled.tolist()
+            history.record(
+                f"{prefix}_acc", float(np.mean([r for r, c in zip(rates, counts) if c]))
+            )
+
+    # ------------------------------------------------------------ inference
+    def predict_logits(self, X):
+        """Concatenated logits of ``X`` (numpy float32 or CSR) as a CPU tensor."""
+        self._set_training(False)
+        data = self.prepare_data(X)
+        iterator = self.get_iterator(data, training=False)
+        outputs = []
+        with torch.inference_mode():
+            for Xb, _ in iterator:
+                outputs.append(self.infer(Xb).float().cpu())
+        return torch.cat(outputs) if outputs else torch.empty(0)

@@ -1,0 +1,264 @@
+"""Per-task label encoding: the only module that knows about label types and
+missing values.
+
+Everything downstream of :func:`encode_targets` sees an ``int64`` matrix of
+codes of shape ``(n_samples, n_tasks)`` in which ``-1`` marks a missing label.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+MISSING = -1
+
+
+@dataclass
+class TaskEncoding:
+    """What :func:`encode_targets` learned about the targets.
+
+    Attributes
+    ----------
+    classes : list of ndarray
+        Sorted labels observed for each task.
+    task_names : ndarray of str
+        One name per task.
+    one_dimensional : bool
+        Whether the targets were a 1-D ``y`` (one task, single-output API).
+    """
+
+    classes: list
+    task_names: np.ndarray
+    one_dimensional: bool
+    n_classes: list = field(init=False)
+
+    def __post_init__(self):
+        self.n_classes = [len(c) for c in self.classes]
+
+
+def _column_name(name):
+    return str(name)
+
+
+def _split_columns(Y):
+    """Return (list of 1-D columns, task names or None, one_dimensional).
+
+    Columns are returned as they came (pandas Series stay Series) so that
+    missing values are detected with their own semantics.
+    """
+    if hasattr(Y, "columns") and hasattr(Y, "iloc"):  # pandas DataFrame
+        if Y.shape[1] == 0:
+            raise ValueError("Y has 0 columns: at least one task is required.")
+        names = np.array([_column_name(c) for c in Y.columns], dtype=object)
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"Y has duplicate column names {list(names)}; task names must be "
+                "unique."
+            )
+        return [Y.iloc[:, j] for j in range(Y.shape[1])], names, False
+    if hasattr(Y, "iloc") and hasattr(Y, "dtype"):  # pandas Series
+        name = None if Y.name is None else np.array([_column_name(Y.name)], object)
+        return [Y], name, True
+    if hasattr(Y, "toarray"):
+        raise TypeError(
+            "Sparse Y is not supported; pass a dense array or DataFrame of labels."
+        )
+    arr = np.asarray(Y) if not isinstance(Y, np.ndarray) else Y
+    if arr.dtype.kind == "O" and arr.ndim == 1 and len(arr) and isinstance(
+        arr[0], (list, tuple, np.ndarray)
+    ):
+        raise ValueError(
+            "Y looks like a ragged list of rows; every row must have one label per "
+            "task."
+        )
+    if arr.ndim == 1:
+        return [arr], None, True
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Y must be 1-D (one task) or 2-D (n_samples, n_tasks); got shape "
+            f"{arr.shape}."
+        )
+    if arr.shape[1] == 0:
+        raise ValueError("Y has 0 columns: at least one task is required.")
+    return [arr[:, j] for j in range(arr.shape[1])], None, False
+
+
+def _missing_mask(col):
+    """Boolean mask of missing entries (NaN, None, pd.NA, NaT) in a column."""
+    if hasattr(col, "isna"):
+        return np.asarray(col.isna(), dtype=bool)
+    col = np.asarray(col)
+    if col.dtype.kind == "f":
+        return np.isnan(col)
+    if col.dtype.kind == "O":
+        try:
+            import pandas as pd
+
+            return np.asarray(pd.isna(col), dtype=bool)
+        except ImportError:
+            return np.fromiter(
+                (v is None or (isinstance(v, float) and v != v) for v in col),
+                dtype=bool,
+                count=len(col),
+            )
+    return np.zeros(col.shape[0], dtype=bool)
+
+
+def _observed_values(col, mask):
+    """The observed labels of a column as a numpy array of their own kind."""
+    if hasattr(col, "iloc"):
+        observed = col[~mask]
+        numpy_dtype = getattr(observed.dtype, "numpy_dtype", None)
+        if numpy_dtype is not None and numpy_dtype.kind in "iub":
+            # pandas nullable Int64 / boolean: keep the integer / bool kind
+            return observed.to_numpy(dtype=numpy_dtype)
+        values = observed.to_numpy()
+        if values.dtype.kind == "O" and len(values):
+            values = values.copy()
+        return values
+    return np.asarray(col)[~mask]
+
+
+def _as_label_array(values, task):
+    """Normalise observed labels and check that they are classification labels."""
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"Input Y contains infinity in task {task!r}; labels must be "
+                "finite (use NaN for a missing label)."
+            )
+        if values.size and np.all(values == np.round(values)):
+            # Integer labels stored as floats because the column holds NaN.
+            return values.astype(np.int64)
+    if values.dtype.kind == "O":
+        kinds = {type(v) for v in values}
+        if len(kinds) > 1:
+            numeric = all(
+                issubclass(k, (int, float, np.integer, np.floating)) for k in kinds
+            ) and not any(issubclass(k, (bool, np.bool_)) for k in kinds)
+            if numeric:
+                values = values.astype(np.float64)
+                return _as_label_array(values, task)
+            names = sorted(k.__name__ for k in kinds)
+            raise ValueError(
+                f"Task {task!r} mixes label types {names}; the labels of one task "
+                "must all be of one type (all str, all int, ...)."
+            )
+        if kinds and issubclass(next(iter(kinds)), (int, np.integer)) and not issubclass(
+            next(iter(kinds)), (bool, np.bool_)
+        ):
+            return values.astype(np.int64)
+        if kinds and issubclass(next(iter(kinds)), (bool, np.bool_)):
+            return values.astype(bool)
+        if kinds and issubclass(next(iter(kinds)), (float, np.floating)):
+            return _as_label_array(values.astype(np.float64), task)
+    target_type = type_of_target(values) if values.size else "unknown"
+    if target_type == "continuous":
+        raise ValueError(
+            f"Unknown label type: continuous values in task {task!r}. "
+            "MultiTaskClassifier predicts classes; round or bin the values, "
+            "or use a regressor."
+        )
+    return values
+
+
+def encode_targets(Y):
+    """Encode targets into per-task integer codes.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        Labels; each column is one task. NaN, None and pandas' NA mark a
+        missing label.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples, n_tasks), dtype int64
+        Index of each label in its task's ``classes``; ``-1`` where missing.
+    encoding : TaskEncoding
+    """
+    columns, names, one_dim = _split_columns(Y)
+    n_tasks = len(columns)
+    if names is None:
+        names = np.array(
+            ["y"] if one_dim else [f"task_{t}" for t in range(n_tasks)], dtype=object
+        )
+    n_samples = len(columns[0])
+    codes = np.full((n_samples, n_tasks), MISSING, dtype=np.int64)
+    classes = []
+    for t, col in enumerate(columns):
+        task = names[t]
+        mask = _missing_mask(col)
+        values = _as_label_array(_observed_values(col, mask), task)
+        if values.size == 0:
+            if one_dim:
+                raise ValueError(
+                    "Input y contains NaN or missing labels only; there is nothing "
+                    "to learn."
+                )
+            raise ValueError(
+                f"Task {task!r} (column {t}) has no observed label: every entry is "
+                "missing. Drop the column or provide some labels."
+            )
+        try:
+            task_classes, inverse = np.unique(values, return_inverse=True)
+        except TypeError as exc:
+            raise ValueError(
+                f"Labels of task {task!r} cannot be sorted ({exc}); use labels of one "
+                "type."
+            ) from None
+        codes[~mask, t] = inverse.reshape(-1)
+        classes.append(task_classes)
+    return codes, TaskEncoding(classes, names, one_dim)
+
+
+def encode_with(Y, encoding):
+    """Encode targets with classes learned earlier (used by ``score`` and
+    ``warm_start``). Labels never seen at fit time raise an error."""
+    columns, _, _ = _split_columns(Y)
+    if len(columns) != len(encoding.classes):
+        raise ValueError(
+            f"Y has {len(columns)} task(s) but the estimator was fitted with "
+            f"{len(encoding.classes)}."
+        )
+    n_samples = len(columns[0])
+    codes = np.full((n_samples, len(columns)), MISSING, dtype=np.int64)
+    for t, (col, task_classes) in enumerate(zip(columns, encoding.classes)):
+        task = encoding.task_names[t]
+        mask = _missing_mask(col)
+        values = _as_label_array(_observed_values(col, mask), task)
+        if values.size == 0:
+            continue
+        try:
+            idx = np.searchsorted(task_classes, values)
+        except TypeError:
+            idx = np.zeros(len(values), dtype=np.int64)
+        idx = np.clip(idx, 0, len(task_classes) - 1)
+        unknown = task_classes[idx] != values
+        if np.any(unknown):
+            raise ValueError(
+                f"Task {task!r} has labels not seen during fit: "
+                f"{np.unique(values[unknown]).tolist()[:5]}; known labels are "
+                f"{task_classes.tolist()[:10]}."
+            )
+        codes[~mask, t] = idx
+    return codes
+
+
+def output_dtype(classes):
+    """dtype of the ``(n_samples, n_tasks)`` array that ``predict`` returns."""
+    dtypes = [c.dtype for c in classes]
+    kinds = {d.kind for d in dtypes}
+    if kinds <= {"i", "u"} or kinds == {"b"} or kinds == {"U"} or kinds == {"f"}:
+        return np.result_type(*dtypes)
+    return np.dtype(object)
+
+
+def decode(codes, encoding):
+    """Map codes of shape (n_samples, n_tasks) back to labels."""
+    if encoding.one_dimensional:
+        return encoding.classes[0][codes[:, 0]]
+    out = np.empty(codes.shape, dtype=output_dtype(encoding.classes))
+    for t, task_classes in enumerate(encoding.classes):
+        out[:, t] = task_classes[codes[:, t]]
+    return out
