@@ -355,14 +355,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, Y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on all tasks jointly.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Numeric features. Sparse matrices are densified one batch at a time.
-        Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Labels, one column per task (a 1-D ``y`` is one task). Each column
             has its own labels (int, str or bool); NaN, None or pandas' NA
             marks a missing label.
@@ -377,11 +377,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=np.float32, reset=not warm
         )
-        if Y is None:
+        if y is None:
             raise ValueError(
-                "MultiTaskClassifier requires Y to be passed, but the target Y is None."
+                "MultiTaskClassifier requires y to be passed, but the target y is None."
             )
-        codes, encoding = encode_targets(Y)
+        codes, encoding = encode_targets(y)
         check_consistent_length(X, codes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -507,7 +507,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         codes = torch.stack([c.argmax(dim=1) for c in chunks], dim=1).numpy()
         return decode(codes, self._encoding)
 
-    def score(self, X, Y, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Subset accuracy: the share of rows whose every observed label is right.
 
         The same measure as ``MultiOutputClassifier.score``, so that default
@@ -518,7 +518,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels; NaN, None or pandas' NA where unknown.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -528,10 +529,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Y_pred = self.predict(X)
         if Y_pred.ndim == 1:
             Y_pred = Y_pred[:, None]
-        columns, _, _ = _split_columns(Y)
+        columns, _, _ = _split_columns(y)
         if len(columns) != Y_pred.shape[1]:
             raise ValueError(
-                f"Y has {len(columns)} task(s) but the estimator was fitted with "
+                f"y has {len(columns)} task(s) but the estimator was fitted with "
                 f"{Y_pred.shape[1]}."
             )
         check_consistent_length(Y_pred, columns[0])
@@ -555,7 +556,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         else:
             weights = None
         if not np.any(any_observed):
-            raise ValueError("Y has no observed label: cannot compute a score.")
+            raise ValueError("y has no observed label: cannot compute a score.")
         return float(np.average(right[any_observed], weights=weights))
 
     # ------------------------------------------------------------ helpers
