@@ -63,7 +63,11 @@ def _split_columns(Y):
         raise TypeError(
             "Sparse Y is not supported; pass a dense array or DataFrame of labels."
         )
-    arr = np.asarray(Y) if not isinstance(Y, np.ndarray) else Y
+    if isinstance(Y, np.ndarray):
+        arr = Y
+    else:
+        # object dtype so that numpy does not turn 1 into "1" next to a string
+        arr = np.asarray(Y, dtype=object) if isinstance(Y, (list, tuple)) else np.asarray(Y)
     if arr.dtype.kind == "O" and arr.ndim == 1 and len(arr) and isinstance(
         arr[0], (list, tuple, np.ndarray)
     ):
@@ -152,6 +156,8 @@ def _as_label_array(values, task):
             return values.astype(bool)
         if kinds and issubclass(next(iter(kinds)), (float, np.floating)):
             return _as_label_array(values.astype(np.float64), task)
+        if kinds and issubclass(next(iter(kinds)), str):
+            return values.astype(str)
     target_type = type_of_target(values) if values.size else "unknown"
     if target_type == "continuous":
         raise ValueError(
