@@ -1,11 +1,13 @@
 """MultiTaskClassifier: the scikit-learn face of the package."""
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -17,7 +19,14 @@ from sklearn.utils.validation import (
 )
 
 from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit
-from ._targets import _missing_mask, _observed_values, _split_columns, decode, encode_targets
+from ._targets import (
+    _as_label_array,
+    _missing_mask,
+    _observed_values,
+    _split_columns,
+    decode,
+    encode_targets,
+)
 from .modules import MLPTrunk, MultiTaskModule
 from .modules._mlp import ACTIVATIONS
 from .weighting import StaticWeighting
@@ -32,6 +41,10 @@ def _resolve_device(device):
         raise ValueError(
             f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
         ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
@@ -43,6 +56,11 @@ def _resolve_device(device):
 def _per_task_spec(value, task_names, what):
     """Turn a per-task option (sequence or dict by task name) into a list."""
     n_tasks = len(task_names)
+    if hasattr(value, "index") and hasattr(value, "to_dict"):  # pandas Series
+        if any(isinstance(k, str) for k in value.index):
+            value = value.to_dict()
+        else:
+            value = value.tolist()
     if isinstance(value, Mapping):
         unknown = [k for k in value if str(k) not in set(task_names)]
         if unknown:
@@ -104,15 +122,72 @@ def _resolve_class_weights(class_weight, codes, classes, task_names, one_dimensi
                 f"class_weight for task {task_names[t]!r} must be None, 'balanced' "
                 f"or a dict {{label: weight}}; got {spec!r}."
             )
+        if isinstance(spec, Mapping):
+            spec = _check_class_weight_dict(spec, task_classes, task_names[t])
         observed = codes[:, t][codes[:, t] >= 0]
-        try:
-            weights = compute_class_weight(
-                spec, classes=task_classes, y=task_classes[observed]
-            )
-        except ValueError as exc:
-            raise ValueError(f"class_weight for task {task_names[t]!r}: {exc}") from None
+        weights = compute_class_weight(spec, classes=task_classes, y=task_classes[observed])
         result.append(np.asarray(weights, dtype=np.float32))
     return result
+
+
+def _check_class_weight_dict(spec, task_classes, task):
+    known = set(task_classes.tolist())
+    unknown = [k for k in spec if k not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight for task {task!r} names label(s) {unknown} that are not "
+            f"among the task's labels {task_classes.tolist()[:20]}."
+        )
+    checked = {}
+    for label, weight in spec.items():
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not np.isfinite(weight)
+            or weight < 0
+        ):
+            raise ValueError(
+                f"class_weight for task {task!r}, label {label!r}: weights must be "
+                f"finite numbers >= 0; got {weight!r}."
+            )
+        checked[label] = float(weight)
+    if checked and all(
+        checked.get(c, 1.0) == 0 for c in task_classes.tolist()
+    ):
+        raise ValueError(f"class_weight for task {task!r} gives every label weight 0.")
+    return checked
+
+
+def _check_fit_sample_weight(sample_weight, X, codes, task_names):
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    for t, name in enumerate(task_names):
+        if not np.any(sample_weight[codes[:, t] >= 0] > 0):
+            raise ValueError(
+                f"sample_weight is 0 on every labelled row of task {name!r}: the task "
+                "has nothing to learn from."
+            )
+    # the losses are weighted means: rescaling changes nothing but avoids overflow
+    return (sample_weight / sample_weight.mean()).astype(np.float32)
+
+
+def _label_family(dtype):
+    return {"b": "bool", "i": "number", "u": "number", "f": "number", "U": "str"}.get(
+        dtype.kind, "other"
+    )
+
+
+def _check_comparable(observed, task_classes, task):
+    """Labels of another type than the fitted ones are a mistake, not an error rate."""
+    if observed.size == 0:
+        return
+    got, fitted = _label_family(observed.dtype), _label_family(task_classes.dtype)
+    if "other" not in (got, fitted) and got != fitted:
+        raise ValueError(
+            f"Labels of task {task!r} are {got} but the estimator was fitted on "
+            f"{fitted} labels {task_classes.tolist()[:10]}."
+        )
 
 
 def _count_parameters(module):
@@ -336,12 +411,19 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         )
         return MultiTaskModule(trunk, n_classes)
 
+    # parameters that shape the network: warm_start cannot change them
+    _ARCHITECTURE_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "batch_norm")
+
+    def _architecture(self):
+        params = self.get_params()
+        return {k: params[k] for k in self._ARCHITECTURE_PARAMS}
+
     def _can_warm_start(self, X, encoding):
         if not (self.warm_start and hasattr(self, "net_")):
             return False
         same = (
             self.n_features_in_ == X.shape[1]
-            and len(self._encoding.classes) == len(encoding.classes)
+            and list(self._encoding.task_names) == list(encoding.task_names)
             and all(
                 len(a) == len(b) and np.array_equal(a, b)
                 for a, b in zip(self._encoding.classes, encoding.classes)
@@ -349,8 +431,19 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         )
         if not same:
             raise ValueError(
-                "warm_start=True needs the same features, tasks and classes as the "
-                "previous fit; set warm_start=False to train a new network."
+                "warm_start=True needs the same features, tasks (names included) and "
+                "classes as the previous fit; set warm_start=False to train a new "
+                "network."
+            )
+        changed = [
+            k for k, v in self._architecture().items() if v != self._fitted_architecture[k]
+        ]
+        if self.device != self._fitted_device_param:
+            changed.append("device")
+        if changed:
+            raise ValueError(
+                f"warm_start=True cannot change {changed} of the fitted network; set "
+                "warm_start=False to train a new one."
             )
         return True
 
@@ -383,11 +476,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             )
         codes, encoding = encode_targets(y)
         check_consistent_length(X, codes)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
-            )
         names = list(encoding.task_names)
+        if sample_weight is not None:
+            sample_weight = _check_fit_sample_weight(sample_weight, X, codes, names)
         task_weights = _resolve_task_weights(self.task_weights, names)
         class_weights = _resolve_class_weights(
             self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
@@ -399,8 +490,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         with _fixed_torch_seed(seed, device):
             if continuing:
                 net = self.net_
-                net.task_weights = torch.as_tensor(task_weights, dtype=torch.float32)
-                net.class_weights = _as_tensors(class_weights)
+                net.task_weights = task_weights
+                net.class_weights = class_weights
+                # like MLPClassifier, take the current optimizer settings
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = self.learning_rate_init
+                    group["weight_decay"] = self.weight_decay
             else:
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
@@ -417,6 +512,17 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight_ = class_weights
         self.device_ = str(device)
         self.n_iter_ = len(net.history)
+        self._fitted_architecture = self._architecture()
+        self._fitted_device_param = self.device
+        stopper = dict(net.callbacks_)["stop_on_plateau"]
+        if stopper.wait_ < self.n_iter_no_change:
+            monitored = "validation" if self.early_stopping else "training"
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
+                "loss was still improving; consider raising max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _make_net(self, X, encoding, task_weights, class_weights, seed, device):
@@ -434,8 +540,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
             task_names=list(encoding.task_names),
             weighting=StaticWeighting(),
-            task_weights=torch.as_tensor(task_weights, dtype=torch.float32),
-            class_weights=_as_tensors(class_weights),
+            task_weights=task_weights,
+            class_weights=class_weights,
             shuffle=self.shuffle,
             seed=seed,
         )
@@ -540,23 +646,27 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         right = np.ones(n, dtype=bool)
         any_observed = np.zeros(n, dtype=bool)
         for t, col in enumerate(columns):
+            task = self.task_names_[t]
             missing = _missing_mask(col)
-            observed = _observed_values(col, missing)
-            predicted = Y_pred[~missing, t]
-            equal = np.asarray(predicted == observed, dtype=bool).reshape(-1)
-            if equal.shape[0] != observed.shape[0]:  # incomparable types
-                equal = np.zeros(observed.shape[0], dtype=bool)
+            observed = _as_label_array(_observed_values(col, missing), task)
+            _check_comparable(observed, self._encoding.classes[t], task)
             task_right = np.ones(n, dtype=bool)
-            task_right[~missing] = equal
+            task_right[~missing] = np.asarray(Y_pred[~missing, t] == observed, dtype=bool)
             right &= task_right
             any_observed |= ~missing
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, Y_pred)
-            weights = sample_weight[any_observed]
-        else:
-            weights = None
         if not np.any(any_observed):
             raise ValueError("y has no observed label: cannot compute a score.")
+        weights = None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, Y_pred, ensure_non_negative=True
+            )
+            weights = sample_weight[any_observed]
+            if weights.sum() <= 0:
+                raise ValueError(
+                    "sample_weight is 0 on every row with an observed label: "
+                    "cannot compute a score."
+                )
         return float(np.average(right[any_observed], weights=weights))
 
     # ------------------------------------------------------------ helpers
@@ -576,10 +686,6 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return hasattr(self, "net_")
 
 
-def _as_tensors(class_weights):
-    return [None if w is None else torch.as_tensor(w) for w in class_weights]
-
-
 class _fixed_torch_seed:
     """Seed torch inside the block and restore the global RNG state after it."""
 
@@ -590,7 +696,8 @@ class _fixed_torch_seed:
     def __enter__(self):
         devices = []
         if self.device.type == "cuda":
-            devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()]
+            index = self.device.index
+            devices = [torch.cuda.current_device() if index is None else index]
         self._fork = torch.random.fork_rng(devices=devices)
         self._fork.__enter__()
         torch.random.default_generator.manual_seed(self.seed)

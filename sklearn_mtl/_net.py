@@ -28,6 +28,14 @@ _DEVICE_MEMORY_SHARE = 0.5
 _PREDICT_BATCH_SIZE = 8192
 
 
+def task_key(prefix, task_name):
+    """History key of one task's loss, e.g. ``train_loss[digit]``.
+
+    The brackets keep task names from clashing with skorch's ``*_best`` keys.
+    """
+    return f"{prefix}_loss[{task_name}]"
+
+
 class TensorData(torch.utils.data.Dataset):
     """Rows of ``X`` with their task codes and sample weights.
 
@@ -86,23 +94,31 @@ class BatchIterator:
         self.generator = generator
         self.device = device
 
+    def _bounds(self):
+        n, size = len(self.data), self.batch_size
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            # a one-row batch breaks batch norm and gives a noisy step: merge it
+            starts.pop()
+        return list(zip(starts, starts[1:] + [n]))
+
     def __len__(self):
-        return -(-len(self.data) // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self):
-        n, size = len(self.data), self.batch_size
+        bounds = self._bounds()
         if self.shuffle:
             order = torch.randperm(
-                n, generator=self.generator, device=self.generator.device
+                len(self.data), generator=self.generator, device=self.generator.device
             )
             index_device = _index_device(self.data)
             if order.device != index_device:
                 order = order.to(index_device)
-            for start in range(0, n, size):
-                yield self.data.batch(order[start : start + size], self.device)
+            for start, stop in bounds:
+                yield self.data.batch(order[start:stop], self.device)
         else:
-            for start in range(0, n, size):
-                yield self.data.batch(slice(start, start + size), self.device)
+            for start, stop in bounds:
+                yield self.data.batch(slice(start, stop), self.device)
 
 
 def _index_device(data):
@@ -123,17 +139,21 @@ class ValidationSplit:
         self.seed = seed
 
     def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
-        n_valid = int(round(self.fraction * n))
-        n_valid = min(max(n_valid, 1), n - 1)
+        # rows without any label teach nothing and cannot validate: train on them
+        labelled = (dataset.codes >= 0).any(dim=1).cpu()
+        candidates = torch.nonzero(labelled).flatten()
+        unlabelled = torch.nonzero(~labelled).flatten()
+        n = len(candidates)
         if n < 2:
             raise ValueError(
-                "early_stopping needs at least 2 samples to hold out a validation "
-                f"set; got {n}."
+                "early_stopping needs at least 2 labelled samples to hold out a "
+                f"validation set; got {n}. Set early_stopping=False."
             )
+        n_valid = min(max(int(round(self.fraction * n)), 1), n - 1)
         generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(n, generator=generator)
-        return dataset.subset(order[n_valid:]), dataset.subset(order[:n_valid])
+        order = candidates[torch.randperm(n, generator=generator)]
+        train = torch.cat([order[n_valid:], unlabelled])
+        return dataset.subset(train), dataset.subset(order[:n_valid])
 
 
 class StopOnPlateau(Callback):
@@ -193,8 +213,8 @@ class MultiTaskNet(NeuralNet):
     -----------------------------
     task_names : list of str
     weighting : BaseWeighting
-    task_weights : Tensor of shape (n_tasks,)
-    class_weights : list of (Tensor or None)
+    task_weights : ndarray of shape (n_tasks,)
+    class_weights : list of (ndarray or None)
     shuffle : bool
     seed : int
         Seeds the shuffling of batches.
@@ -261,8 +281,27 @@ class MultiTaskNet(NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_generator", None)  # device-bound and only needed while fitting
+        # Device-bound and only needed while fitting.
+        state.pop("_generator", None)
+        state.pop("_class_weights_dev", None)
+        # `module` is the very object `module_` (already in skorch's device-aware
+        # state); pickled plainly, a CUDA-trained one would not load on a CPU.
+        if state.get("module") is not None and not isinstance(state["module"], type):
+            state["module"] = None
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.__dict__.get("module") is None and "module_" in self.__dict__:
+            self.__dict__["module"] = self.module_
+
+    def initialize_module(self):
+        super().initialize_module()
+        # the weighting strategy may hold device tensors (learnable weights):
+        # let skorch save and load it with a map_location, like the module
+        if "weighting" not in self.cuda_dependent_attributes_:
+            self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + ["weighting"]
+        return self
 
     # ------------------------------------------------------------- training
     def initialize(self):
@@ -273,13 +312,17 @@ class MultiTaskNet(NeuralNet):
     def _class_weights_on(self, device):
         if self.class_weights is None:
             return None
-        return [None if w is None else w.to(device) for w in self.class_weights]
+        return [
+            None if w is None else torch.as_tensor(w, dtype=torch.float32, device=device)
+            for w in self.class_weights
+        ]
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
-        self.weighting.setup(self.task_weights.to(device), device)
+        task_weights = torch.as_tensor(self.task_weights, dtype=torch.float32, device=device)
+        self.weighting.setup(task_weights, device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
@@ -345,14 +388,21 @@ class MultiTaskNet(NeuralNet):
         observed = (denominator_sum > 0).tolist()
         history = self.history
         for name, value, seen in zip(self.task_names, per_task, observed):
-            history.record(f"{prefix}_loss_{name}", value if seen else float("nan"))
+            history.record(task_key(prefix, name), value if seen else float("nan"))
         seen_values = [v for v, s in zip(per_task, observed) if s]
-        history.record(f"{prefix}_loss", float(np.mean(seen_values)))
+        mean_loss = float(np.mean(seen_values)) if seen_values else float("nan")
+        history.record(f"{prefix}_loss", mean_loss)
+        if training and not np.isfinite(mean_loss):
+            raise ValueError(
+                f"Training diverged at epoch {len(history)}: the training loss is "
+                f"{mean_loss}. Lower learning_rate_init, or scale X (for example "
+                "with StandardScaler)."
+            )
         if correct is not None:
             rates = (correct.double() / labelled.clamp_min(1).double()).tolist()
-            counts = labelled.tolist()
+            seen_rates = [r for r, c in zip(rates, labelled.tolist()) if c]
             history.record(
-                f"{prefix}_acc", float(np.mean([r for r, c in zip(rates, counts) if c]))
+                f"{prefix}_acc", float(np.mean(seen_rates)) if seen_rates else float("nan")
             )
 
     # ------------------------------------------------------------ inference

@@ -123,41 +123,60 @@ def _observed_values(col, mask):
     return np.asarray(col)[~mask]
 
 
+def _python_kind(value):
+    """bool, int, float or str for numpy scalars and Python values alike."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool
+    if isinstance(value, (int, np.integer)):
+        return int
+    if isinstance(value, (float, np.floating)):
+        return float
+    if isinstance(value, (str, np.str_)):
+        return str
+    return type(value)
+
+
+# Floats are exact integers up to 2**53: only then are labels cast to int64.
+_EXACT_INT = 2.0**53
+
+
 def _as_label_array(values, task):
     """Normalise observed labels and check that they are classification labels."""
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)):
-            raise ValueError(
-                f"Input Y contains infinity in task {task!r}; labels must be "
-                "finite (use NaN for a missing label)."
-            )
-        if values.size and np.all(values == np.round(values)):
-            # Integer labels stored as floats because the column holds NaN.
-            return values.astype(np.int64)
-    if values.dtype.kind == "O":
-        kinds = {type(v) for v in values}
+    if values.dtype.kind == "O" and values.size:
+        kinds = {_python_kind(v) for v in values}
+        if kinds == {int, float}:
+            kinds = {float}
         if len(kinds) > 1:
-            numeric = all(
-                issubclass(k, (int, float, np.integer, np.floating)) for k in kinds
-            ) and not any(issubclass(k, (bool, np.bool_)) for k in kinds)
-            if numeric:
-                values = values.astype(np.float64)
-                return _as_label_array(values, task)
             names = sorted(k.__name__ for k in kinds)
             raise ValueError(
                 f"Task {task!r} mixes label types {names}; the labels of one task "
                 "must all be of one type (all str, all int, ...)."
             )
-        if kinds and issubclass(next(iter(kinds)), (int, np.integer)) and not issubclass(
-            next(iter(kinds)), (bool, np.bool_)
-        ):
-            return values.astype(np.int64)
-        if kinds and issubclass(next(iter(kinds)), (bool, np.bool_)):
+        kind = kinds.pop()
+        if kind is bool:
             return values.astype(bool)
-        if kinds and issubclass(next(iter(kinds)), (float, np.floating)):
-            return _as_label_array(values.astype(np.float64), task)
-        if kinds and issubclass(next(iter(kinds)), str):
+        if kind is str:
             return values.astype(str)
+        if kind is int:
+            try:
+                return values.astype(np.int64)
+            except OverflowError:
+                return values
+        if kind is float:
+            values = values.astype(np.float64)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"Input y contains infinity in task {task!r}; labels must be "
+                "finite (use NaN for a missing label)."
+            )
+        if (
+            values.size
+            and np.all(values == np.round(values))
+            and np.all(np.abs(values) < _EXACT_INT)
+        ):
+            # Integer labels stored as floats because the column holds NaN.
+            return values.astype(np.int64)
     target_type = type_of_target(values) if values.size else "unknown"
     if target_type == "continuous":
         raise ValueError(
@@ -256,7 +275,10 @@ def output_dtype(classes):
     dtypes = [c.dtype for c in classes]
     kinds = {d.kind for d in dtypes}
     if kinds <= {"i", "u"} or kinds == {"b"} or kinds == {"U"} or kinds == {"f"}:
-        return np.result_type(*dtypes)
+        common = np.result_type(*dtypes)
+        if common.kind == kinds.pop() or common.kind in "iu":
+            return common
+        # e.g. uint64 with int64 has no common integer type: keep the labels exact
     return np.dtype(object)
 
 

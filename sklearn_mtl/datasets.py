@@ -11,7 +11,10 @@ DIGIT_TASKS = {
     "parity": ("1 if the digit is odd, else 0", lambda d: d % 2),
     "ge5": ("1 if the digit is 5 or more, else 0", lambda d: (d >= 5).astype(np.int64)),
     "loops": ("number of closed loops (0, 1 or 2)", lambda d: _LOOPS[d]),
-    "prime": ("1 if the digit is 2, 3, 5 or 7, else 0", lambda d: np.isin(d, [2, 3, 5, 7]).astype(np.int64)),
+    "prime": (
+        "1 if the digit is 2, 3, 5 or 7, else 0",
+        lambda d: np.isin(d, [2, 3, 5, 7]).astype(np.int64),
+    ),
 }
 
 

@@ -76,7 +76,7 @@ def test_dataframe_targets_give_names_and_dtypes(digits_frame):
     assert pred.dtype == object
     assert pred[:, 1][0] in ("odd", "even")
     assert isinstance(pred[0, 2], (bool, np.bool_))
-    assert set(clf.history_[-1]) >= {"train_loss", "train_loss_digit", "train_loss_ge5"}
+    assert set(clf.history_[-1]) >= {"train_loss", "train_loss[digit]", "train_loss[ge5]"}
 
 
 def test_task_weights_by_name_and_zero_weight_leaves_head_untrained(digits):
@@ -130,7 +130,11 @@ def test_dataframe_with_missing_entries_and_score_ignores_them(digits_frame):
     test_X, test_Y = X[1200:], Y[1200:]
     pred = clf.predict(test_X)
     observed = test_Y.notna().to_numpy()
-    rows_right = np.all((pred == test_Y.to_numpy()) | ~observed, axis=1)
+    truth = test_Y.astype(object).to_numpy()
+    equal = np.array(
+        [[o and p == t for p, t, o in zip(*row)] for row in zip(pred, truth, observed)]
+    )
+    rows_right = np.all(equal | ~observed, axis=1)
     assert clf.score(test_X, test_Y) == pytest.approx(rows_right[observed.any(1)].mean())
     assert clf.score(test_X, test_Y) > 0.7
 
@@ -150,13 +154,14 @@ def test_task_with_one_observed_class_predicts_it(digits):
 def test_sample_weight_zero_removes_corrupted_rows(digits):
     X, Y, X_test, Y_test = digits
     rng = np.random.RandomState(0)
-    corrupted = rng.rand(len(Y)) < 0.4
+    corrupted = rng.rand(len(Y)) < 0.6
     Y_noisy = Y.copy()
-    Y_noisy[corrupted, 0] = rng.randint(0, 10, corrupted.sum())
+    Y_noisy[corrupted, 0] = (Y[corrupted, 0] + 1) % 10  # systematic: most rows lie
     weights = np.where(corrupted, 0.0, 1.0)
     noisy = _task_accuracy(MultiTaskClassifier(**FAST).fit(X, Y_noisy), X_test, Y_test)[0]
     cleaned = MultiTaskClassifier(**FAST).fit(X, Y_noisy, sample_weight=weights)
-    assert _task_accuracy(cleaned, X_test, Y_test)[0] > noisy + 0.02
+    assert noisy < 0.5
+    assert _task_accuracy(cleaned, X_test, Y_test)[0] > 0.85
 
 
 def test_class_weight_balanced_raises_recall_of_rare_class(digits):
@@ -224,6 +229,7 @@ def test_pickle_and_joblib_round_trip_predict_identically(fitted, digits):
     ):
         for p, q in zip(expected, restored.predict_proba(X_test)):
             np.testing.assert_array_equal(p, q)
+        assert restored.net_.module is restored.net_.module_
 
 
 def _joblib_round_trip(obj):
@@ -266,7 +272,7 @@ def test_verbose_prints_per_task_losses_and_zero_is_silent(digits, capsys):
     assert capsys.readouterr().out == ""
     MultiTaskClassifier(**dict(FAST, max_iter=2, verbose=1)).fit(X, Y)
     out = capsys.readouterr().out
-    assert "train_loss_task_0" in out and "train_loss_task_3" in out
+    assert "train_loss[task_0]" in out and "train_loss[task_3]" in out
 
 
 def test_early_stopping_restores_best_validation_epoch(digits):
@@ -280,7 +286,7 @@ def test_early_stopping_restores_best_validation_epoch(digits):
     assert clf.n_iter_ < 200
     best = int(np.argmin(valid))
     assert clf.n_iter_ - 1 - best >= 3  # stopped after 3 epochs without improvement
-    assert {"valid_loss_task_0", "valid_acc"} <= set(history[-1])
+    assert {"valid_loss[task_0]", "valid_acc"} <= set(history[-1])
     # the restored weights are the best epoch's: re-evaluate the validation loss
     assert 0 < history[best, "valid_acc"] <= 1
 
@@ -289,7 +295,7 @@ def test_stops_on_training_plateau_without_early_stopping(digits):
     X, Y, _, _ = digits
     clf = MultiTaskClassifier(**dict(FAST, max_iter=500, tol=10.0, n_iter_no_change=2))
     clf.fit(X, Y)
-    assert clf.n_iter_ == 2  # no epoch improves the loss by 10
+    assert clf.n_iter_ == 3  # the first epoch, then 2 without improving by 10
 
 
 def test_warm_start_continues_training(digits):
@@ -349,7 +355,8 @@ def test_grid_search_over_task_weights_and_layers_in_parallel(digits):
     search.fit(X[:600], Y[:600])
     assert len(search.cv_results_["mean_test_score"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_score_ > 0.5
+    assert search.best_score_ > 0.1  # subset accuracy of 4 tasks: chance is ~0.01
+    assert search.best_params_ in search.cv_results_["params"]
     assert search.best_estimator_[-1].n_tasks_ == 4
 
 

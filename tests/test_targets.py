@@ -20,7 +20,7 @@ def test_mixed_label_types_across_columns_and_none():
     codes, enc = encode_targets(Y)
     assert codes.tolist() == [[0, 1, 1], [MISSING, 0, 0], [1, 1, MISSING]]
     assert enc.classes[0].tolist() == ["a", "b"]
-    assert enc.classes[1].dtype == bool
+    assert enc.classes[1].dtype == np.dtype(bool)
     assert enc.classes[2].tolist() == [1, 3]
     decoded = decode(np.array([[1, 0, 1]]), enc)
     assert decoded.dtype == object
@@ -41,7 +41,7 @@ def test_pandas_nullable_dtypes_keep_their_kind():
     assert codes[:, 1].tolist() == [1, MISSING, 0]
     assert codes[:, 2].tolist() == [0, 1, MISSING]
     assert enc.classes[0].dtype.kind == "i"
-    assert enc.classes[1].dtype == bool
+    assert enc.classes[1].dtype == np.dtype(bool)
     assert enc.classes[2].tolist() == ["x", "y"]
     assert enc.classes[2].dtype.kind == "U"
 
@@ -49,9 +49,9 @@ def test_pandas_nullable_dtypes_keep_their_kind():
 def test_output_dtype_rules():
     ints = [np.array([0, 1]), np.array([3, 4], dtype=np.int32)]
     assert output_dtype(ints).kind == "i"
-    assert output_dtype([np.array([False, True])] * 2) == bool
+    assert output_dtype([np.array([False, True])] * 2) == np.dtype(bool)
     assert output_dtype([np.array(["a", "bb"]), np.array(["c"])]).kind == "U"
-    assert output_dtype([np.array([0, 1]), np.array(["a", "b"])]) == object
+    assert output_dtype([np.array([0, 1]), np.array(["a", "b"])]) == np.dtype(object)
 
 
 def test_one_dimensional_series_keeps_name():

@@ -1,0 +1,127 @@
+"""Bad input gets a clear error that says what is wrong, and where."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_mtl import MultiTaskClassifier
+
+TINY = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+rng = np.random.RandomState(0)
+X = rng.normal(size=(40, 3))
+Y = pd.DataFrame({"a": np.arange(40) % 2, "b": np.array(["x", "y", "z", "x"] * 10)})
+
+
+def fit(**params):
+    return MultiTaskClassifier(**{**TINY, **params})
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(task_weights=[1.0]), r"task_weights has 1 entries but Y has 2 task\(s\) \['a', 'b'\]"),
+        (dict(task_weights=[1.0, -1.0]), "task_weights for task 'b' must be finite and >= 0"),
+        (dict(task_weights=[np.nan, 1.0]), "task_weights for task 'a' must be finite"),
+        (dict(task_weights=[1.0, "x"]), "task_weights for task 'b' must be a number"),
+        (dict(task_weights=[0, 0]), "task_weights are all 0"),
+        (dict(task_weights={"c": 1.0}), r"task_weights names unknown task\(s\) \['c'\]"),
+        (dict(class_weight=[None]), "class_weight has 1 entries"),
+        (dict(class_weight={"a": "balance"}), "class_weight for task 'a' must be None, 'balanced'"),
+        (dict(class_weight={"b": {"w": 2.0}}), r"task 'b' names label\(s\) \['w'\]"),
+        (dict(class_weight={"a": {0: -1.0}}), "task 'a', label 0: weights must be finite"),
+        (dict(class_weight={"a": {0: 0, 1: 0}}), "task 'a' gives every label weight 0"),
+        (dict(device="nonsense"), "device='nonsense' is not a torch device"),
+        (dict(device="meta"), "device='meta' is not supported"),
+        (dict(max_iter=0), "The 'max_iter' parameter"),
+        (dict(dropout=1.0), "The 'dropout' parameter"),
+        (dict(hidden_layer_sizes=(8, 0)), "hidden_layer_sizes must hold positive integers"),
+    ],
+)
+def test_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        fit(**params).fit(X, Y)
+
+
+def test_cuda_requested_without_cuda(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        fit(device="cuda").fit(X, Y)
+
+
+@pytest.mark.parametrize(
+    "X_bad, Y_bad, message",
+    [
+        (np.full((40, 3), np.nan), Y, "Input X contains NaN"),
+        (np.full((40, 3), np.inf), Y, "Input X contains infinity"),
+        (np.empty((0, 3)), Y.iloc[:0], "0 sample"),
+        (X, Y.iloc[:30], "inconsistent numbers of samples"),
+        (X, Y.assign(b=np.nan), r"Task 'b' \(column 1\) has no observed label"),
+        (X, Y.assign(b=np.linspace(0, 1, 40)), "continuous values in task 'b'"),
+        (X, None, "requires y to be passed"),
+    ],
+)
+def test_bad_data(X_bad, Y_bad, message):
+    with pytest.raises(ValueError, match=message):
+        fit().fit(X_bad, Y_bad)
+
+
+def test_sample_weight_errors():
+    with pytest.raises(ValueError, match="Negative values in data"):
+        fit().fit(X, Y, sample_weight=-np.ones(40))
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(30,\)"):
+        fit().fit(X, Y, sample_weight=np.ones(30))
+    Y_missing = Y.astype(object)
+    Y_missing.loc[:19, "a"] = None
+    weight = np.r_[np.ones(20), np.zeros(20)]  # weight only where 'a' is unknown
+    with pytest.raises(ValueError, match="sample_weight is 0 on every labelled row of task 'a'"):
+        fit().fit(X, Y_missing, sample_weight=weight)
+
+
+def test_prediction_time_errors():
+    clf = fit().fit(X, Y)
+    with pytest.raises(ValueError, match="X has 2 features, but MultiTaskClassifier is expecting 3"):
+        clf.predict(X[:, :2])
+    with pytest.raises(ValueError, match=r"y has 1 task\(s\) but the estimator was fitted with 2"):
+        clf.score(X, Y[["a"]])
+    with pytest.raises(ValueError, match="Labels of task 'a' are str but the estimator was fitted"):
+        clf.score(X, Y.assign(a=Y["a"].astype(str)))
+    with pytest.raises(ValueError, match="Negative values in data"):
+        clf.score(X, Y, sample_weight=-np.ones(40))
+    with pytest.raises(ValueError, match="no observed label"):
+        clf.score(X, Y.assign(a=np.nan, b=None))
+    with pytest.raises(Exception, match="not fitted"):
+        fit().predict(X)
+
+
+def test_unseen_label_at_score_time_counts_as_wrong():
+    clf = fit().fit(X, Y)
+    unseen = Y.assign(b="never-seen")
+    assert clf.score(X, unseen) == 0.0
+
+
+def test_divergence_is_reported():
+    with pytest.raises(ValueError, match="Training diverged at epoch"):
+        fit(learning_rate_init=1e12, max_iter=20).fit(X * 1e6, Y)
+
+
+def test_warm_start_refuses_a_changed_network():
+    clf = fit(warm_start=True).fit(X, Y)
+    clf.set_params(hidden_layer_sizes=(4,))
+    with pytest.raises(ValueError, match=r"cannot change \['hidden_layer_sizes'\]"):
+        clf.fit(X, Y)
+    clf.set_params(hidden_layer_sizes=(8,))
+    with pytest.raises(ValueError, match="same features, tasks"):
+        clf.fit(X, Y.rename(columns={"a": "renamed"}))
+
+
+def test_early_stopping_needs_two_labelled_rows():
+    with pytest.raises(ValueError, match="at least 2 labelled samples"):
+        fit(early_stopping=True).fit(X[:3], pd.DataFrame({"a": [0, None, None]}))
+
+
+def test_batch_norm_survives_a_trailing_one_row_batch():
+    # 41 rows with batch_size 8 leave one row for the last batch
+    X41 = np.vstack([X, X[:1]])
+    Y41 = pd.concat([Y, Y.iloc[:1]])
+    clf = fit(batch_norm=True, batch_size=8).fit(X41, Y41)
+    assert clf.predict(X41).shape == (41, 2)
