@@ -465,6 +465,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : MultiTaskClassifier
+            The fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "net_")
         X = validate_data(
@@ -577,6 +578,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
 
         Returns
         -------
@@ -590,7 +592,22 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return probas[0] if self._encoding.one_dimensional else probas
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba` (computed stably from the logits)."""
+        """Log of the class probabilities of each task.
+
+        Computed from the logits with a log-softmax, so that tiny
+        probabilities do not underflow to ``-inf``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        log_proba : list of ndarray of shape (n_samples, n_classes_t)
+            One array per task, columns in the order of ``classes_[t]``; a
+            single array when fitted on a 1-D ``y``.
+        """
         logs = [
             torch.log_softmax(chunk.double(), dim=1).numpy() for chunk in self._logits(X)
         ]
@@ -602,6 +619,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
 
         Returns
         -------
@@ -624,13 +642,17 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             True labels; NaN, None or pandas' NA where unknown.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in the average.
 
         Returns
         -------
         score : float
+            Weighted share of rows (with at least one observed label) whose
+            observed labels are all predicted right.
         """
         Y_pred = self.predict(X)
         if Y_pred.ndim == 1:

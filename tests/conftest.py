@@ -10,8 +10,9 @@ FAST = dict(hidden_layer_sizes=(64,), max_iter=30, batch_size=64, random_state=0
 
 @pytest.fixture(autouse=True)
 def _torch_threads():
-    # keep test timings stable on 2-core CI machines
-    torch.set_num_threads(2)
+    # Tiny networks gain nothing from intra-op threads, and two processes that
+    # each spin two OpenMP threads on a 2-core machine slow down many-fold.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

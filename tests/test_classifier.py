@@ -1,5 +1,6 @@
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from conftest import FAST
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.multioutput import MultiOutputClassifier
@@ -296,6 +298,24 @@ def test_stops_on_training_plateau_without_early_stopping(digits):
     clf = MultiTaskClassifier(**dict(FAST, max_iter=500, tol=10.0, n_iter_no_change=2))
     clf.fit(X, Y)
     assert clf.n_iter_ == 3  # the first epoch, then 2 without improving by 10
+
+
+def test_convergence_warning_only_when_max_iter_cuts_training(digits):
+    X, Y, _, _ = digits
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+        MultiTaskClassifier(**dict(FAST, max_iter=3)).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        MultiTaskClassifier(**dict(FAST, max_iter=50, tol=10.0, n_iter_no_change=2)).fit(X, Y)
+
+
+def test_feature_names_are_recorded_and_checked(digits_frame):
+    X, Y = digits_frame
+    X = pd.DataFrame(X[:200], columns=[f"px{i}" for i in range(64)])
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2)).fit(X, Y[:200])
+    assert list(clf.feature_names_in_) == list(X.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(X[X.columns[::-1]])
 
 
 def test_warm_start_continues_training(digits):

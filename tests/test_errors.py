@@ -19,7 +19,7 @@ def fit(**params):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(task_weights=[1.0]), r"task_weights has 1 entries but Y has 2 task\(s\) \['a', 'b'\]"),
+        (dict(task_weights=[1.0]), r"task_weights has 1 entries but Y has 2 task\(s\)"),
         (dict(task_weights=[1.0, -1.0]), "task_weights for task 'b' must be finite and >= 0"),
         (dict(task_weights=[np.nan, 1.0]), "task_weights for task 'a' must be finite"),
         (dict(task_weights=[1.0, "x"]), "task_weights for task 'b' must be a number"),
@@ -79,7 +79,7 @@ def test_sample_weight_errors():
 
 def test_prediction_time_errors():
     clf = fit().fit(X, Y)
-    with pytest.raises(ValueError, match="X has 2 features, but MultiTaskClassifier is expecting 3"):
+    with pytest.raises(ValueError, match="X has 2 features, but MultiTaskClassifier is expecting"):
         clf.predict(X[:, :2])
     with pytest.raises(ValueError, match=r"y has 1 task\(s\) but the estimator was fitted with 2"):
         clf.score(X, Y[["a"]])

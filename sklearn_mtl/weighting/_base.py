@@ -21,6 +21,12 @@ class BaseWeighting(BaseEstimator):
         task_weights : Tensor of shape (n_tasks,)
             The user's static weights (``task_weights``), on ``device``.
         device : torch.device
+            Device the network trains on.
+
+        Returns
+        -------
+        self : BaseWeighting
+            The prepared strategy.
         """
         self.task_weights_ = task_weights
         return self

@@ -10,6 +10,7 @@ class StaticWeighting(BaseWeighting):
     """
 
     def backward(self, losses, present):
+        """Back-propagate ``sum_t task_weights[t] * losses[t]``; return the weights."""
         weights = self.task_weights_ * present
         (weights * losses).sum().backward()
         return weights.detach()
