@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
-from sklearn.pipeline import Pipeline
 
 from ._classifier import MultiTaskClassifier
 from ._net import task_key
 from ._targets import _missing_mask, _split_columns
-from .metrics import task_scores
+from .metrics import _final_step, task_scores
 
 # metrics that need predict_proba, and those where lower is better
 _PROBA_METRICS = {"log_loss", "roc_auc"}
@@ -20,10 +19,6 @@ _LOWER_IS_BETTER = {"log_loss"}
 
 def _rows(data, index):
     return data.iloc[index] if hasattr(data, "iloc") else data[index]
-
-
-def _final_step(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
 def count_parameters(estimator):
