@@ -27,8 +27,10 @@ from ._targets import (
     decode,
     encode_targets,
 )
-from .modules import MLPTrunk, MultiTaskModule
+from .architectures import ARCHITECTURES, BaseArchitecture, HardSharing
+from .modules import LinearHeads, MultiTaskModule, SharedTrunk, TaskHeads
 from .modules._mlp import ACTIVATIONS
+from .trunks import BaseTrunk, ConvTrunk, resolve_input_shape
 from .weighting import StaticWeighting
 
 
@@ -214,6 +216,23 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Dropout probability after each hidden layer.
     batch_norm : bool, default=False
         Whether to add batch normalisation to each hidden layer.
+    architecture : {"hard", "mmoe", "ple", "cgc"} or architecture object, default="hard"
+        How tasks share the trunk's representation: hard parameter sharing
+        (every task reads it), or a mixture of experts with per-task gates
+        (:class:`~sklearn_mtl.architectures.MMoE`,
+        :class:`~sklearn_mtl.architectures.PLE`; "cgc" is one-level PLE). An
+        object's parameters are grid-searchable as ``architecture__<name>``.
+    trunk : None, "mlp", "conv" or trunk object, default=None
+        Feature extractor before the shared hidden layers. None or "mlp": none,
+        the hidden layers read ``X``; "conv" or
+        :class:`~sklearn_mtl.trunks.ConvTrunk`: convolutions over images given
+        as flattened rows; :class:`~sklearn_mtl.trunks.TorchTrunk`: any torch
+        module. Its parameters are grid-searchable as ``trunk__<name>``.
+    input_shape : tuple of 3 int, default=None
+        ``(channels, height, width)`` of one row of ``X`` seen as an image, for
+        convolutional and custom trunks; one dimension may be -1 (inferred).
+    head_hidden_layer_sizes : tuple of int, default=()
+        Hidden layers of each task's own head (none: a linear head).
     task_weights : None, sequence of float or dict, default=None
         Static weight of each task's loss: ``None`` (all 1), one non-negative
         number per task, or a dict ``{task_name: weight}`` (tasks not named
@@ -321,6 +340,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
+        "architecture": [StrOptions(set(ARCHITECTURES)), BaseArchitecture],
+        "trunk": [None, StrOptions({"mlp", "conv"}), BaseTrunk],
+        "input_shape": [None, tuple, list],
+        "head_hidden_layer_sizes": ["array-like"],
         "task_weights": [None, "array-like", dict],
         "class_weight": [None, StrOptions({"balanced"}), dict, list, tuple],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -345,6 +368,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         activation="relu",
         dropout=0.1,
         batch_norm=False,
+        architecture="hard",
+        trunk=None,
+        input_shape=None,
+        head_hidden_layer_sizes=(),
         task_weights=None,
         class_weight=None,
         learning_rate_init=1e-3,
@@ -365,6 +392,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.architecture = architecture
+        self.trunk = trunk
+        self.input_shape = input_shape
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.task_weights = task_weights
         self.class_weight = class_weight
         self.learning_rate_init = learning_rate_init
@@ -390,33 +421,63 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------- fitting
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-                raise ValueError(
-                    f"hidden_layer_sizes must hold positive integers; got "
-                    f"{self.hidden_layer_sizes!r}."
-                )
-        return [int(s) for s in sizes]
+    def _sizes(self, name):
+        value = getattr(self, name)
+        sizes = [value] if isinstance(value, numbers.Integral) else list(value)
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+                raise ValueError(f"{name} must hold positive integers; got {value!r}.")
+        return [int(size) for size in sizes]
+
+    def _architecture_object(self):
+        if isinstance(self.architecture, str):
+            return ARCHITECTURES[self.architecture]()
+        return self.architecture
+
+    def _trunk_object(self):
+        if self.trunk is None or self.trunk == "mlp":
+            return None
+        if self.trunk == "conv":
+            return ConvTrunk()
+        return self.trunk
 
     def _build_module(self, n_features, n_classes):
-        trunk = MLPTrunk(
+        input_shape = resolve_input_shape(self.input_shape, n_features)
+        trunk = self._trunk_object()
+        extractor = None if trunk is None else trunk.build(n_features, input_shape)
+        shared = SharedTrunk(
+            extractor,
             n_features,
-            self._hidden_sizes(),
+            self._sizes("hidden_layer_sizes"),
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
         )
-        return MultiTaskModule(trunk, n_classes)
+        architecture = self._architecture_object()
+        block = architecture.build(shared.out_features, len(n_classes))
+        head_sizes = self._sizes("head_hidden_layer_sizes")
+        if isinstance(architecture, HardSharing) and not head_sizes:
+            # all tasks read one representation: one fused matrix multiply
+            heads = LinearHeads(block.out_features, n_classes)
+        else:
+            heads = TaskHeads(
+                block.out_features, n_classes, head_sizes, self.activation, self.dropout
+            )
+        return MultiTaskModule(shared, block, heads)
 
     # parameters that shape the network: warm_start cannot change them
-    _ARCHITECTURE_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "batch_norm")
+    _ARCHITECTURE_PARAMS = (
+        "hidden_layer_sizes", "activation", "dropout", "batch_norm", "architecture", "trunk",
+        "input_shape", "head_hidden_layer_sizes",
+    )
 
     def _architecture(self):
-        params = self.get_params()
-        return {k: params[k] for k in self._ARCHITECTURE_PARAMS}
+        """A snapshot of the parameters that shape the network (nested ones too)."""
+        params = self.get_params(deep=True)
+        return {
+            k: v for k, v in params.items()
+            if k.split("__")[0] in self._ARCHITECTURE_PARAMS and not hasattr(v, "get_params")
+        }
 
     def _can_warm_start(self, X, encoding):
         if not (self.warm_start and hasattr(self, "net_")):
@@ -435,9 +496,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "classes as the previous fit; set warm_start=False to train a new "
                 "network."
             )
-        changed = [
-            k for k, v in self._architecture().items() if v != self._fitted_architecture[k]
-        ]
+        now, before = self._architecture(), self._fitted_architecture
+        changed = sorted(
+            {k.split("__")[0] for k in set(now) | set(before) if now.get(k) != before.get(k)}
+        )
         if self.device != self._fitted_device_param:
             changed.append("device")
         if changed:
@@ -630,6 +692,26 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         chunks = self._logits(X)
         codes = torch.stack([c.argmax(dim=1) for c in chunks], dim=1).numpy()
         return decode(codes, self._encoding)
+
+    def embed(self, X):
+        """The learned shared representation of ``X``.
+
+        The output of the shared trunk (feature extractor and
+        ``hidden_layer_sizes``), before the architecture block and the heads:
+        features that every task uses, ready to feed another estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_shared_features), dtype float32
+            One row per input row.
+        """
+        X = self._check_X(X)
+        return self.net_.predict_embedding(X).numpy()
 
     def score(self, X, y, sample_weight=None):
         """Subset accuracy: the share of rows whose every observed label is right.

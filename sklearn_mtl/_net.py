@@ -406,13 +406,19 @@ class MultiTaskNet(NeuralNet):
             )
 
     # ------------------------------------------------------------ inference
-    def predict_logits(self, X):
-        """Concatenated logits of ``X`` (numpy float32 or CSR) as a CPU tensor."""
+    def _batched(self, X, function):
         self._set_training(False)
-        data = self.prepare_data(X)
-        iterator = self.get_iterator(data, training=False)
+        iterator = self.get_iterator(self.prepare_data(X), training=False)
         outputs = []
         with torch.inference_mode():
             for Xb, _ in iterator:
-                outputs.append(self.infer(Xb).float().cpu())
+                outputs.append(function(Xb).float().cpu())
         return torch.cat(outputs) if outputs else torch.empty(0)
+
+    def predict_logits(self, X):
+        """Concatenated logits of ``X`` (numpy float32 or CSR) as a CPU tensor."""
+        return self._batched(X, self.infer)
+
+    def predict_embedding(self, X):
+        """The module's shared representation of ``X`` as a CPU tensor."""
+        return self._batched(X, self.module_.embed)

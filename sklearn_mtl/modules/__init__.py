@@ -1,7 +1,19 @@
-"""Torch building blocks: trunks, heads and the multi-task network that joins them."""
+"""Torch building blocks: trunks, architecture blocks, heads, and the network."""
 
-from ._heads import LinearHeads
+from ._conv import ConvFeatures
+from ._experts import HardSharingBlock, MMoEBlock, PLEBlock
+from ._heads import LinearHeads, TaskHeads
 from ._mlp import MLPTrunk
-from ._network import MultiTaskModule
+from ._network import MultiTaskModule, SharedTrunk
 
-__all__ = ["LinearHeads", "MLPTrunk", "MultiTaskModule"]
+__all__ = [
+    "ConvFeatures",
+    "HardSharingBlock",
+    "LinearHeads",
+    "MLPTrunk",
+    "MMoEBlock",
+    "MultiTaskModule",
+    "PLEBlock",
+    "SharedTrunk",
+    "TaskHeads",
+]

@@ -1,42 +1,76 @@
-"""The multi-task network: a shared trunk followed by per-task heads."""
+"""The multi-task network: trunk -> architecture block -> per-task heads."""
 
 from torch import nn
 
-from ._heads import LinearHeads
+from ._mlp import MLPTrunk
 
 
-class MultiTaskModule(nn.Module):
-    """Hard parameter sharing: ``heads(trunk(x))``.
-
-    The forward pass returns one tensor of concatenated logits of shape
-    ``(n_samples, sum(n_classes))`` (skorch keeps only the first element of a
-    tuple output); ``split_sizes`` tells how to cut it per task.
+class SharedTrunk(nn.Module):
+    """A feature extractor (identity by default) followed by shared hidden layers.
 
     Parameters
     ----------
-    trunk : nn.Module
-        Maps a float batch ``(n, n_features)`` to a representation
-        ``(n, trunk.out_features)``.
-    n_classes : sequence of int
-        Number of classes of each task.
+    extractor : nn.Module with ``out_features``, or None
+        Maps ``(n, n_features)`` to ``(n, extractor.out_features)``; None keeps
+        the input as it is.
+    n_features : int
+    hidden_layer_sizes, activation, dropout, batch_norm
+        The shared dense layers, as in :class:`MLPTrunk`.
     """
 
-    def __init__(self, trunk, n_classes):
+    def __init__(self, extractor, n_features, hidden_layer_sizes, activation="relu",
+                 dropout=0.0, batch_norm=False):
+        super().__init__()
+        self.extractor = extractor if extractor is not None else nn.Identity()
+        width = n_features if extractor is None else extractor.out_features
+        self.dense = MLPTrunk(width, hidden_layer_sizes, activation, dropout, batch_norm)
+        self.out_features = self.dense.out_features
+
+    def forward(self, x):
+        return self.dense(self.extractor(x))
+
+
+class MultiTaskModule(nn.Module):
+    """``heads(block(trunk(x)))``.
+
+    * ``trunk`` maps a float batch ``(n, n_features)`` to the shared
+      representation ``(n, trunk.out_features)``;
+    * ``block`` maps it to one representation per task (hard sharing passes it
+      through; mixtures of experts mix it with per-task gates);
+    * ``heads`` map the task representations to concatenated logits
+      ``(n, sum(n_classes))``.
+
+    The forward pass returns one tensor (skorch keeps only the first element of
+    a tuple output); ``split_sizes`` tells how to cut it per task.
+
+    Parameters
+    ----------
+    trunk : nn.Module with ``out_features``
+    block : nn.Module with ``out_features``
+    heads : nn.Module with ``n_classes``
+    """
+
+    def __init__(self, trunk, block, heads):
         super().__init__()
         self.trunk = trunk
-        self.heads = LinearHeads(trunk.out_features, n_classes)
+        self.block = block
+        self.heads = heads
 
     @property
     def split_sizes(self):
         return self.heads.n_classes
 
     def forward(self, x):
-        return self.heads(self.trunk(x))
+        return self.heads(self.block(self.trunk(x)))
 
     def embed(self, x):
-        """The shared representation of ``x``."""
+        """The shared representation of ``x`` (the trunk's output)."""
         return self.trunk(x)
 
     def shared_parameters(self):
-        """Parameters that every task's loss depends on."""
-        return self.trunk.parameters()
+        """Parameters that every task's loss depends on: the trunk's, and the
+        shared experts of a mixture-of-experts block."""
+        yield from self.trunk.parameters()
+        shared = getattr(self.block, "shared_parameters", None)
+        if shared is not None:
+            yield from shared()

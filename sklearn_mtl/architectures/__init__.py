@@ -1,0 +1,15 @@
+"""How tasks share the trunk: hard sharing and mixtures of experts.
+
+Each architecture is a clonable scikit-learn-style object; pass one (or its
+name) as ``MultiTaskClassifier(architecture=...)``.
+"""
+
+from ._base import BaseArchitecture
+from ._hard import HardSharing
+from ._mmoe import MMoE
+from ._ple import PLE
+
+# name -> class: the one place a new architecture is registered
+ARCHITECTURES = {"hard": HardSharing, "mmoe": MMoE, "ple": PLE, "cgc": lambda: PLE(n_levels=1)}
+
+__all__ = ["ARCHITECTURES", "BaseArchitecture", "HardSharing", "MMoE", "PLE"]

@@ -1,0 +1,211 @@
+"""Feature extractors that run before the shared hidden layers.
+
+A trunk object is a clonable scikit-learn-style description (parameters in
+``__init__``, grid-searchable as ``trunk__<name>``); :meth:`BaseTrunk.build`
+makes the torch module at fit time. The estimator's network is
+
+    X -> trunk (feature extractor) -> hidden_layer_sizes -> architecture -> heads
+
+and ``trunk=None`` means no extractor: the hidden layers read ``X`` directly.
+"""
+
+import inspect
+import math
+
+import torch
+from sklearn.base import BaseEstimator
+from torch import nn
+
+from .modules import ConvFeatures
+
+
+class BaseTrunk(BaseEstimator):
+    """Base class of trunks: :meth:`build` returns an ``nn.Module`` that maps a
+    float batch ``(n, n_features)`` to ``(n, out_features)`` and has an
+    ``out_features`` attribute."""
+
+    def build(self, n_features, input_shape):
+        """Make the torch module.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows of ``X``.
+        input_shape : tuple of int or None
+            ``(channels, height, width)`` with ``-1`` resolved, when the
+            estimator's ``input_shape`` is set.
+
+        Returns
+        -------
+        module : nn.Module
+        """
+        raise NotImplementedError
+
+
+def resolve_input_shape(input_shape, n_features):
+    """Fill in the one ``-1`` of ``input_shape`` so that it holds ``n_features``."""
+    if input_shape is None:
+        return None
+    shape = list(input_shape)
+    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) for d in shape):
+        raise ValueError(
+            f"input_shape must be (channels, height, width) of integers; got {input_shape!r}."
+        )
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1 or any(d == 0 or d < -1 for d in shape):
+        raise ValueError(
+            f"input_shape {tuple(input_shape)}: give positive sizes, with at most one -1 "
+            "to be inferred."
+        )
+    known = math.prod(d for d in shape if d != -1)
+    if unknown:
+        if n_features % known:
+            raise ValueError(
+                f"input_shape {tuple(input_shape)} cannot hold {n_features} features: "
+                f"{n_features} is not a multiple of {known}."
+            )
+        shape[unknown[0]] = n_features // known
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"input_shape {tuple(shape)} holds {math.prod(shape)} values but X has "
+            f"{n_features} features."
+        )
+    return tuple(shape)
+
+
+class ConvTrunk(BaseTrunk):
+    """Convolutional feature extractor for images given as flattened rows.
+
+    ``X`` stays 2-D as scikit-learn requires; each row is reshaped to the
+    estimator's ``input_shape`` ``(channels, height, width)``. Without
+    ``input_shape``, a row of ``k * k`` features is read as one ``k x k``
+    channel (64 features -> 8x8, 784 -> 28x28). Each block is a ``kernel_size``
+    convolution, optional batch norm, ReLU and a 2x2 max-pool (while the image
+    is at least 2x2), so the same sizes suit 8x8 to 36x36 images.
+
+    Parameters
+    ----------
+    channels : tuple of int, default=(32, 64)
+        Output channels of each convolutional block.
+    kernel_size : int, default=3
+        Side of the square kernels (odd sizes keep the image size).
+    batch_norm : bool, default=False
+        Whether to normalise each block.
+    """
+
+    def __init__(self, channels=(32, 64), kernel_size=3, batch_norm=False):
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.batch_norm = batch_norm
+
+    def build(self, n_features, input_shape):
+        if input_shape is None:
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"ConvTrunk: X has {n_features} features, which is not a square image; "
+                    "set input_shape=(channels, height, width) on the estimator (one "
+                    "dimension may be -1)."
+                )
+            input_shape = (1, side, side)
+        channels = [self.channels] if isinstance(self.channels, int) else list(self.channels)
+        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1
+                               for c in channels):
+            raise ValueError(f"ConvTrunk: channels must be positive integers; got {channels!r}.")
+        if not isinstance(self.kernel_size, int) or self.kernel_size < 1:
+            raise ValueError(f"ConvTrunk: kernel_size must be a positive integer; "
+                             f"got {self.kernel_size!r}.")
+        return ConvFeatures(input_shape, channels, self.kernel_size, self.batch_norm)
+
+
+class _Reshaped(nn.Module):
+    """A user module with ``out_features``, fed images when ``input_shape`` is set."""
+
+    def __init__(self, module, out_features, input_shape):
+        super().__init__()
+        self.module = module
+        self.out_features = out_features
+        self.input_shape = input_shape
+
+    def forward(self, x):
+        if self.input_shape is not None:
+            x = x.reshape(x.shape[0], *self.input_shape)
+        return self.module(x).flatten(1)
+
+
+class TorchTrunk(BaseTrunk):
+    """Any torch module (class or factory) as the feature extractor.
+
+    Its constructor arguments are parameters of this object, so they can be set
+    and grid-searched through the estimator as ``trunk__<argument>``::
+
+        MultiTaskClassifier(trunk=TorchTrunk(MyNet, width=128))
+        GridSearchCV(clf, {"trunk__width": [64, 128]})
+
+    If the constructor takes ``n_features`` or ``input_shape`` and they are not
+    given, they are filled in at fit time. The module receives rows
+    ``(n, n_features)``, or images ``(n, *input_shape)`` when the estimator's
+    ``input_shape`` is set, and must return ``(n, d)`` (or anything that
+    flattens to it); ``d`` is read from an ``out_features`` attribute or found by
+    a forward pass on two zero rows.
+
+    Parameters
+    ----------
+    module : type or callable
+        An ``nn.Module`` subclass or a function returning a module.
+    **module_params
+        Arguments for ``module``.
+    """
+
+    def __init__(self, module, **module_params):
+        self.module = module
+        self.module_params = module_params
+
+    def get_params(self, deep=True):
+        return {"module": self.module, **self.module_params}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            if key == "module":
+                self.module = value
+            else:
+                self.module_params[key] = value
+        return self
+
+    def __repr__(self, N_CHAR_MAX=700):
+        name = getattr(self.module, "__name__", repr(self.module))
+        args = "".join(f", {k}={v!r}" for k, v in self.module_params.items())
+        return f"TorchTrunk({name}{args})"
+
+    def build(self, n_features, input_shape):
+        if not callable(self.module):
+            raise TypeError(
+                f"TorchTrunk: module must be an nn.Module class or a function returning "
+                f"one; got {self.module!r}."
+            )
+        kwargs = dict(self.module_params)
+        try:
+            accepted = inspect.signature(self.module).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        if "n_features" in accepted:
+            kwargs.setdefault("n_features", n_features)
+        if "input_shape" in accepted and input_shape is not None:
+            kwargs.setdefault("input_shape", input_shape)
+        module = self.module(**kwargs)
+        if not isinstance(module, nn.Module):
+            raise TypeError(
+                f"TorchTrunk: {self.module!r} returned {type(module).__name__}, not a "
+                "torch nn.Module."
+            )
+        wrapped = _Reshaped(module, None, input_shape)
+        out_features = getattr(module, "out_features", None)
+        if not isinstance(out_features, int):
+            was_training = module.training
+            module.eval()
+            with torch.no_grad():
+                out = wrapped(torch.zeros(2, n_features))
+            module.train(was_training)
+            out_features = int(out.shape[1])
+        wrapped.out_features = out_features
+        return wrapped
