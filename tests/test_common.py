@@ -1,14 +1,45 @@
-"""scikit-learn's common estimator checks over every public configuration."""
+"""scikit-learn's common estimator checks over every public configuration:
+the default network and one representative configuration of each
+architecture and trunk."""
 
+import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
 
 from sklearn_mtl import MultiTaskClassifier
+from sklearn_mtl.architectures import MMoE, PLE
+from sklearn_mtl.trunks import ConvTrunk, TorchTrunk
 
 # Small and fast, yet accurate enough for check_classifiers_train.
 FAST = dict(hidden_layer_sizes=(32,), max_iter=60, batch_size=32, dropout=0.0,
             learning_rate_init=1e-2, random_state=0)
 
-# Every expected failure, with its reason, in one place.
+
+class Bottleneck(nn.Module):
+    """A user-defined trunk, as a TorchTrunk would wrap it."""
+
+    def __init__(self, n_features, width=16):
+        super().__init__()
+        self.linear = nn.Linear(n_features, width)
+
+    def forward(self, x):
+        return torch.tanh(self.linear(x))
+
+
+ESTIMATORS = [
+    MultiTaskClassifier(**FAST),
+    MultiTaskClassifier(**{**FAST, "hidden_layer_sizes": ()},
+                        architecture=MMoE(n_experts=3, expert_hidden_layer_sizes=(32,))),
+    MultiTaskClassifier(**{**FAST, "hidden_layer_sizes": ()},
+                        architecture=PLE(n_levels=2, expert_hidden_layer_sizes=(32,))),
+    MultiTaskClassifier(**FAST, head_hidden_layer_sizes=(16,)),
+    # common-check data has 2 to 10 features: read each row as a 1 x n image
+    MultiTaskClassifier(**FAST, trunk=ConvTrunk(channels=(8,)), input_shape=(1, 1, -1)),
+    MultiTaskClassifier(**FAST, trunk=TorchTrunk(Bottleneck, width=32)),
+]
+
+# Every expected failure, with its reason, in one place. They hold for every
+# configuration above: no check fails for one architecture or trunk only.
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": (
         "stochastic mini-batch training: a weight of 2 and a repeated row give "
@@ -25,8 +56,7 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS
 
 
-@parametrize_with_checks(
-    [MultiTaskClassifier(**FAST)], expected_failed_checks=_expected_failed_checks
-)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
+    torch.set_num_threads(1)
     check(estimator)
