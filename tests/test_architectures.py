@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from torch import nn
 
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl.architectures import MMoE, PLE, HardSharing
+from sklearn_mtl.architectures import PLE, HardSharing, MMoE
 from sklearn_mtl.modules import MMoEBlock, PLEBlock
 from sklearn_mtl.trunks import ConvTrunk, TorchTrunk, resolve_input_shape
 

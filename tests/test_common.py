@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl.architectures import MMoE, PLE
+from sklearn_mtl.architectures import PLE, MMoE
 from sklearn_mtl.trunks import ConvTrunk, TorchTrunk
 
 # Small and fast, yet accurate enough for check_classifiers_train.
