@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit
+from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit, weight_key
 from ._targets import (
     _as_label_array,
     _missing_mask,
@@ -31,7 +31,7 @@ from .architectures import ARCHITECTURES, BaseArchitecture, HardSharing
 from .modules import LinearHeads, MultiTaskModule, SharedTrunk, TaskHeads
 from .modules._mlp import ACTIVATIONS
 from .trunks import BaseTrunk, ConvTrunk, resolve_input_shape
-from .weighting import StaticWeighting
+from .weighting import WEIGHTINGS, BaseWeighting
 
 
 def _resolve_device(device):
@@ -233,6 +233,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         convolutional and custom trunks; one dimension may be -1 (inferred).
     head_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of each task's own head (none: a linear head).
+    weighting : str or weighting object, default="static"
+        How the task losses are combined into gradients: a name from
+        :data:`sklearn_mtl.weighting.WEIGHTINGS` or a strategy object (its
+        parameters are grid-searchable as ``weighting__<name>``). "static"
+        minimises ``sum_t task_weights[t] * loss_t``; every strategy documents
+        how it uses ``task_weights``.
     task_weights : None, sequence of float or dict, default=None
         Static weight of each task's loss: ``None`` (all 1), one non-negative
         number per task, or a dict ``{task_name: weight}`` (tasks not named
@@ -295,6 +301,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs trained (cumulative with ``warm_start``).
     task_weights_ : ndarray of shape (n_tasks,)
         Static task weights used.
+    weighting_ : BaseWeighting
+        The fitted weighting strategy.
+    applied_weights_ : ndarray of shape (n_tasks,)
+        Mean weight the strategy gave each task's loss over the last epoch
+        (``weight[<task>]`` in ``history_`` has every epoch's).
     class_weight_ : list of (ndarray or None)
         Class weights used for each task.
     device_ : str
@@ -344,6 +355,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "trunk": [None, StrOptions({"mlp", "conv"}), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
+        "weighting": [StrOptions(set(WEIGHTINGS)), BaseWeighting],
         "task_weights": [None, "array-like", dict],
         "class_weight": [None, StrOptions({"balanced"}), dict, list, tuple],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -372,6 +384,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         trunk=None,
         input_shape=None,
         head_hidden_layer_sizes=(),
+        weighting="static",
         task_weights=None,
         class_weight=None,
         learning_rate_init=1e-3,
@@ -396,6 +409,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.trunk = trunk
         self.input_shape = input_shape
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.weighting = weighting
         self.task_weights = task_weights
         self.class_weight = class_weight
         self.learning_rate_init = learning_rate_init
@@ -434,6 +448,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             return ARCHITECTURES[self.architecture]()
         return self.architecture
 
+    def _weighting_object(self):
+        if isinstance(self.weighting, str):
+            return WEIGHTINGS[self.weighting]()
+        return clone(self.weighting)  # fitted state must not land on the user's object
+
     def _trunk_object(self):
         if self.trunk is None or self.trunk == "mlp":
             return None
@@ -468,7 +487,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     # parameters that shape the network: warm_start cannot change them
     _ARCHITECTURE_PARAMS = (
         "hidden_layer_sizes", "activation", "dropout", "batch_norm", "architecture", "trunk",
-        "input_shape", "head_hidden_layer_sizes",
+        "input_shape", "head_hidden_layer_sizes", "weighting",
     )
 
     def _architecture(self):
@@ -558,7 +577,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 # like MLPClassifier, take the current optimizer settings
                 for group in net.optimizer_.param_groups:
                     group["lr"] = self.learning_rate_init
-                    group["weight_decay"] = self.weight_decay
+                    if not group.get("weighting"):
+                        group["weight_decay"] = self.weight_decay
             else:
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
@@ -575,6 +595,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight_ = class_weights
         self.device_ = str(device)
         self.n_iter_ = len(net.history)
+        last = net.history[-1]
+        self.applied_weights_ = np.array(
+            [last.get(weight_key(name), np.nan) for name in encoding.task_names]
+        )
         self._fitted_architecture = self._architecture()
         self._fitted_device_param = self.device
         stopper = dict(net.callbacks_)["stop_on_plateau"]
@@ -602,7 +626,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             verbose=self.verbose,
             task_names=list(encoding.task_names),
-            weighting=StaticWeighting(),
+            weighting=self._weighting_object(),
             task_weights=task_weights,
             class_weights=class_weights,
             shuffle=self.shuffle,
@@ -779,6 +803,13 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """Per-epoch training records (skorch ``History``)."""
         check_is_fitted(self)
         return self.net_.history
+
+    @property
+    def weighting_(self):
+        """The fitted weighting strategy (kept inside ``net_``, whose device-aware
+        pickling moves its tensors to the loading machine's device)."""
+        check_is_fitted(self)
+        return self.net_.weighting
 
     @property
     def n_parameters_(self):

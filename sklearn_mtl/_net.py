@@ -36,6 +36,11 @@ def task_key(prefix, task_name):
     return f"{prefix}_loss[{task_name}]"
 
 
+def weight_key(task_name):
+    """History key of the mean weight a strategy gave a task over an epoch."""
+    return f"weight[{task_name}]"
+
+
 class TensorData(torch.utils.data.Dataset):
     """Rows of ``X`` with their task codes and sample weights.
 
@@ -284,6 +289,8 @@ class MultiTaskNet(NeuralNet):
         # Device-bound and only needed while fitting.
         state.pop("_generator", None)
         state.pop("_class_weights_dev", None)
+        state.pop("_shared", None)
+        state.pop("_specific", None)
         # `module` is the very object `module_` (already in skorch's device-aware
         # state); pickled plainly, a CUDA-trained one would not load on a CPU.
         if state.get("module") is not None and not isinstance(state["module"], type):
@@ -301,7 +308,32 @@ class MultiTaskNet(NeuralNet):
         # let skorch save and load it with a map_location, like the module
         if "weighting" not in self.cuda_dependent_attributes_:
             self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + ["weighting"]
+        # the strategy's state exists before the optimizer, which trains its
+        # learnable parameters
+        device = self._device()
+        task_weights = torch.as_tensor(self.task_weights, dtype=torch.float32, device=device)
+        self.weighting.setup(len(self.task_names), task_weights, device)
         return self
+
+    def get_all_learnable_params(self):
+        yield from super().get_all_learnable_params()
+        for i, parameter in enumerate(self.weighting.parameters()):
+            yield f"weighting.{i}", parameter
+
+    def initialize_optimizer(self, *args, **kwargs):
+        # weighting parameters (log-variances, loss weights) are not decayed
+        groups = list(getattr(self, "optimizer__param_groups", []) or [])
+        if not any(pattern == "weighting.*" for pattern, _ in groups):
+            self.optimizer__param_groups = groups + [
+                ("weighting.*", {"weight_decay": 0.0, "weighting": True})
+            ]
+        return super().initialize_optimizer(*args, **kwargs)
+
+    def _split_parameters(self):
+        shared = [p for p in self.module_.shared_parameters() if p.requires_grad]
+        ids = {id(p) for p in shared}
+        specific = [p for p in self.module_.parameters() if p.requires_grad and id(p) not in ids]
+        return shared, specific
 
     # ------------------------------------------------------------- training
     def initialize(self):
@@ -321,12 +353,15 @@ class MultiTaskNet(NeuralNet):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
-        task_weights = torch.as_tensor(self.task_weights, dtype=torch.float32, device=device)
-        self.weighting.setup(task_weights, device)
+        self.weighting.task_weights_ = torch.as_tensor(
+            self.task_weights, dtype=torch.float32, device=device
+        )
+        self._shared, self._specific = self._split_parameters()
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self._class_weights_dev = None
+        self._shared = self._specific = None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         codes, weight = y_true
@@ -341,9 +376,13 @@ class MultiTaskNet(NeuralNet):
         logits = self.infer(Xb)
         losses, denominators = self.get_loss(logits, yb, training=True)
         present = denominators > 0
-        self.weighting.backward(losses, present)
+        weights = self.weighting.backward(losses, present, self._shared, self._specific)
         self.optimizer_.step()
-        return {"losses": losses.detach(), "denominators": denominators.detach()}
+        return {
+            "losses": losses.detach(),
+            "denominators": denominators.detach(),
+            "weights": weights.detach(),
+        }
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
@@ -371,9 +410,13 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        loss_sum = denominator_sum = correct = labelled = None
+        loss_sum = denominator_sum = correct = labelled = weight_sum = None
+        n_batches = 0
         for batch in iterator:
             step = step_fn(batch)
+            n_batches += 1
+            if "weights" in step:
+                weight_sum = step["weights"] if weight_sum is None else weight_sum + step["weights"]
             weighted = step["losses"] * step["denominators"]
             if loss_sum is None:
                 loss_sum, denominator_sum = weighted, step["denominators"].clone()
@@ -392,6 +435,13 @@ class MultiTaskNet(NeuralNet):
         seen_values = [v for v, s in zip(per_task, observed) if s]
         mean_loss = float(np.mean(seen_values)) if seen_values else float("nan")
         history.record(f"{prefix}_loss", mean_loss)
+        if weight_sum is not None:
+            for name, value in zip(self.task_names, (weight_sum / n_batches).tolist()):
+                history.record(weight_key(name), value)
+        if training:
+            self.weighting.end_epoch(
+                np.array([v if s else np.nan for v, s in zip(per_task, observed)])
+            )
         if training and not np.isfinite(mean_loss):
             raise ValueError(
                 f"Training diverged at epoch {len(history)}: the training loss is "
