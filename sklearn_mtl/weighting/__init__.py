@@ -7,11 +7,27 @@ are scikit-learn-style, so their parameters are grid-searchable as
 """
 
 from ._base import BaseWeighting
+from ._dwa import DynamicWeightAverage
+from ._famo import FAMO
+from ._rlw import RandomLossWeighting
 from ._static import StaticWeighting
+from ._uncertainty import UncertaintyWeighting
 
 # name -> class: the one place a strategy is registered
 WEIGHTINGS = {
     "static": StaticWeighting,
+    "uncertainty": UncertaintyWeighting,
+    "dwa": DynamicWeightAverage,
+    "rlw": RandomLossWeighting,
+    "famo": FAMO,
 }
 
-__all__ = ["WEIGHTINGS", "BaseWeighting", "StaticWeighting"]
+__all__ = [
+    "FAMO",
+    "WEIGHTINGS",
+    "BaseWeighting",
+    "DynamicWeightAverage",
+    "RandomLossWeighting",
+    "StaticWeighting",
+    "UncertaintyWeighting",
+]
