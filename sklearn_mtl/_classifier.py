@@ -722,7 +722,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
 
         The output of the shared trunk (feature extractor and
         ``hidden_layer_sizes``), before the architecture block and the heads:
-        features that every task uses, ready to feed another estimator.
+        features that every task uses, ready to feed another estimator. With a
+        mixture-of-experts architecture and ``hidden_layer_sizes=()`` and no
+        trunk, this is ``X`` itself: the experts come after it.
 
         Parameters
         ----------

@@ -63,7 +63,7 @@ def _single_task_version(estimator, task_index, task_name):
     params = final.get_params(deep=False)
     updates = {"task_weights": None}
     if "weighting" in params:
-        updates["weighting"] = None
+        updates["weighting"] = "static"  # one task: nothing to balance
     class_weight = params.get("class_weight")
     if isinstance(class_weight, (list, tuple)):
         updates["class_weight"] = class_weight[task_index]

@@ -106,6 +106,8 @@ def test_default_baseline_resets_weights_and_slices_per_task_options():
     single = _single_task_version(make_pipeline(StandardScaler(), mtl), 1, "b")
     assert single[-1].task_weights is None
     assert single[-1].class_weight == "balanced"
+    adaptive = MultiTaskClassifier(weighting="mgda")
+    assert _single_task_version(adaptive, 0, "a").weighting == "static"
     by_name = MultiTaskClassifier(class_weight={"b": {0: 2.0}})
     assert _single_task_version(by_name, 0, "a").class_weight is None
     assert _single_task_version(by_name, 1, "b").class_weight == {0: 2.0}

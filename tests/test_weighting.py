@@ -66,7 +66,7 @@ def test_strategy_trains_with_missing_labels_and_records_weights(name, partly_la
     history = clf.history_
     weights = np.array([[row[f"weight[task_{t}]"] for t in range(4)] for row in history])
     assert weights.shape == (clf.n_iter_, 4)
-    assert np.all(np.isfinite(weights)) and np.all(weights >= 0)
+    assert np.all(np.isfinite(weights))  # IMTL-G may give a negative coefficient
     np.testing.assert_allclose(clf.applied_weights_, weights[-1])
 
 

@@ -9,6 +9,9 @@ are scikit-learn-style, so their parameters are grid-searchable as
 from ._base import BaseWeighting
 from ._dwa import DynamicWeightAverage
 from ._famo import FAMO
+from ._gradnorm import GradNorm
+from ._imtl import IMTLG
+from ._mgda import MGDA
 from ._rlw import RandomLossWeighting
 from ._static import StaticWeighting
 from ._uncertainty import UncertaintyWeighting
@@ -20,13 +23,19 @@ WEIGHTINGS = {
     "dwa": DynamicWeightAverage,
     "rlw": RandomLossWeighting,
     "famo": FAMO,
+    "gradnorm": GradNorm,
+    "mgda": MGDA,
+    "imtl_g": IMTLG,
 }
 
 __all__ = [
     "FAMO",
+    "IMTLG",
+    "MGDA",
     "WEIGHTINGS",
     "BaseWeighting",
     "DynamicWeightAverage",
+    "GradNorm",
     "RandomLossWeighting",
     "StaticWeighting",
     "UncertaintyWeighting",

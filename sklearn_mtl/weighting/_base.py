@@ -31,9 +31,6 @@ class BaseWeighting(BaseEstimator):
     helpers :meth:`task_gradients` and :meth:`apply` on the shared parameters.
     """
 
-    #: True when the strategy needs the per-task gradients of shared parameters
-    needs_gradients = False
-
     def setup(self, n_tasks, task_weights, device):
         """Prepare for training.
 

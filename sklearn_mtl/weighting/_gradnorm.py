@@ -62,7 +62,6 @@ class GradNorm(BaseWeighting):
        networks", ICML, 2018.
     """
 
-    needs_gradients = True
     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
 
     def __init__(self, alpha=1.5):

@@ -46,7 +46,6 @@ class IMTLG(BaseWeighting):
        W. Zhang, "Towards impartial multi-task learning", ICLR, 2021.
     """
 
-    needs_gradients = True
 
     def backward(self, losses, present, shared_parameters, specific_parameters):
         grads = self.task_gradients(losses, present, shared_parameters)

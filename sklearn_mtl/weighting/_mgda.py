@@ -74,7 +74,6 @@ class MGDA(BaseWeighting):
        optimization", NeurIPS, 2018.
     """
 
-    needs_gradients = True
     _parameter_constraints = {"normalization": [StrOptions({"none", "l2", "loss", "loss+"})]}
 
     def __init__(self, normalization="none"):
