@@ -6,12 +6,15 @@ are scikit-learn-style, so their parameters are grid-searchable as
 ``WEIGHTINGS``.
 """
 
+from ._aligned_mtl import AlignedMTL
 from ._base import BaseWeighting
+from ._cagrad import CAGrad
 from ._dwa import DynamicWeightAverage
 from ._famo import FAMO
 from ._gradnorm import GradNorm
 from ._imtl import IMTLG
 from ._mgda import MGDA
+from ._pcgrad import PCGrad
 from ._rlw import RandomLossWeighting
 from ._static import StaticWeighting
 from ._uncertainty import UncertaintyWeighting
@@ -26,12 +29,18 @@ WEIGHTINGS = {
     "gradnorm": GradNorm,
     "mgda": MGDA,
     "imtl_g": IMTLG,
+    "pcgrad": PCGrad,
+    "cagrad": CAGrad,
+    "aligned_mtl": AlignedMTL,
 }
 
 __all__ = [
+    "AlignedMTL",
+    "CAGrad",
     "FAMO",
     "IMTLG",
     "MGDA",
+    "PCGrad",
     "WEIGHTINGS",
     "BaseWeighting",
     "DynamicWeightAverage",
