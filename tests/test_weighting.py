@@ -125,3 +125,18 @@ def test_user_strategy_plugs_in(partly_labelled):
     assert isinstance(clf.weighting_, HalfOnFirstTask)
     assert isinstance(MultiTaskClassifier().weighting, str)
     assert StaticWeighting in WEIGHTINGS.values()
+
+
+def test_the_documented_custom_strategy_runs(partly_labelled):
+    """docs/custom.rst's example, kept in step with the contract."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "custom.rst").read_text()
+    code = re.search(r"code-block:: python\n\n(.*?)\n\n\n    clf =", text, re.S).group(1)
+    namespace = {}
+    exec("\n".join(line[4:] for line in code.splitlines()), namespace)
+    X, Y, _, _ = partly_labelled
+    strategy = namespace["InverseLossWeighting"](eps=1e-2)
+    clf = MultiTaskClassifier(**{**FAST, "max_iter": 2}, weighting=strategy).fit(X, Y)
+    assert np.all(np.isfinite(clf.applied_weights_)) and np.all(clf.applied_weights_ > 0)
