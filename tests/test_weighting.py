@@ -140,3 +140,20 @@ def test_the_documented_custom_strategy_runs(partly_labelled):
     strategy = namespace["InverseLossWeighting"](eps=1e-2)
     clf = MultiTaskClassifier(**{**FAST, "max_iter": 2}, weighting=strategy).fit(X, Y)
     assert np.all(np.isfinite(clf.applied_weights_)) and np.all(clf.applied_weights_ > 0)
+
+
+@pytest.mark.parametrize("name", ["uncertainty", "gradnorm"])
+def test_learnable_weighting_parameters_are_trained_without_weight_decay(name, partly_labelled):
+    X, Y, _, _ = partly_labelled
+    clf = MultiTaskClassifier(**{**FAST, "max_iter": 2, "weight_decay": 0.5}, weighting=name)
+    clf.fit(X, Y)
+    learnable = {id(p) for p in clf.weighting_.parameters()}
+    assert learnable
+    groups = clf.net_.optimizer_.param_groups
+    for group in groups:
+        in_group = {id(p) for p in group["params"]} & learnable
+        if in_group:
+            assert group["weight_decay"] == 0.0
+        else:
+            assert group["weight_decay"] == 0.5
+    assert sum(len({id(p) for p in g["params"]} & learnable) for g in groups) == len(learnable)
