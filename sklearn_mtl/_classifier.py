@@ -28,6 +28,7 @@ from ._targets import (
     encode_targets,
 )
 from .architectures import ARCHITECTURES, BaseArchitecture, HardSharing
+from .metrics import subset_accuracy
 from .modules import LinearHeads, MultiTaskModule, SharedTrunk, TaskHeads
 from .modules._mlp import ACTIVATIONS
 from .trunks import BaseTrunk, ConvTrunk, resolve_input_shape
@@ -763,41 +764,17 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             observed labels are all predicted right.
         """
         Y_pred = self.predict(X)
-        if Y_pred.ndim == 1:
-            Y_pred = Y_pred[:, None]
         columns, _, _ = _split_columns(y)
-        if len(columns) != Y_pred.shape[1]:
+        if len(columns) != self.n_tasks_:
             raise ValueError(
                 f"y has {len(columns)} task(s) but the estimator was fitted with "
-                f"{Y_pred.shape[1]}."
+                f"{self.n_tasks_}."
             )
-        check_consistent_length(Y_pred, columns[0])
-        n = Y_pred.shape[0]
-        right = np.ones(n, dtype=bool)
-        any_observed = np.zeros(n, dtype=bool)
         for t, col in enumerate(columns):
             task = self.task_names_[t]
-            missing = _missing_mask(col)
-            observed = _as_label_array(_observed_values(col, missing), task)
+            observed = _as_label_array(_observed_values(col, _missing_mask(col)), task)
             _check_comparable(observed, self._encoding.classes[t], task)
-            task_right = np.ones(n, dtype=bool)
-            task_right[~missing] = np.asarray(Y_pred[~missing, t] == observed, dtype=bool)
-            right &= task_right
-            any_observed |= ~missing
-        if not np.any(any_observed):
-            raise ValueError("y has no observed label: cannot compute a score.")
-        weights = None
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, Y_pred, ensure_non_negative=True
-            )
-            weights = sample_weight[any_observed]
-            if weights.sum() <= 0:
-                raise ValueError(
-                    "sample_weight is 0 on every row with an observed label: "
-                    "cannot compute a score."
-                )
-        return float(np.average(right[any_observed], weights=weights))
+        return subset_accuracy(y, Y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------ helpers
     @property
