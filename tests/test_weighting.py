@@ -157,3 +157,15 @@ def test_learnable_weighting_parameters_are_trained_without_weight_decay(name, p
         else:
             assert group["weight_decay"] == 0.5
     assert sum(len({id(p) for p in g["params"]} & learnable) for g in groups) == len(learnable)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_strategy_with_weights_and_mixture_of_experts(name, partly_labelled):
+    X, Y, X_test, _ = partly_labelled
+    weights = np.random.RandomState(0).uniform(0.1, 2.0, len(X))
+    clf = MultiTaskClassifier(
+        **{**FAST, "max_iter": 2, "hidden_layer_sizes": ()},
+        architecture="mmoe", weighting=name, class_weight=[None, "balanced", None, "balanced"],
+    ).fit(X, Y, sample_weight=weights)
+    assert np.all(np.isfinite(clf.applied_weights_))
+    assert all(np.all(np.isfinite(p)) for p in clf.predict_proba(X_test))
