@@ -1,7 +1,31 @@
 """The per-task loss: one vector of task losses from concatenated logits."""
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
+
+
+@lru_cache(maxsize=64)
+def _groups(split_sizes):
+    """Tasks grouped by their number of classes, with their logit columns.
+
+    Tasks with the same number of classes share one cross-entropy call, so the
+    cost does not grow with a Python loop over tasks.
+    """
+    offsets, start = [], 0
+    for k in split_sizes:
+        offsets.append(start)
+        start += k
+    by_size = {}
+    for t, k in enumerate(split_sizes):
+        by_size.setdefault(k, []).append(t)
+    groups = []
+    for k, tasks in by_size.items():
+        columns = [offsets[t] + c for t in tasks for c in range(k)]
+        contiguous = columns == list(range(columns[0], columns[0] + len(columns)))
+        groups.append((k, tuple(tasks), tuple(columns), contiguous))
+    return tuple(groups)
 
 
 def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=None):
@@ -30,19 +54,39 @@ def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=No
         ``sum_i w_i`` of each task; a task is present in the batch when its
         denominator is positive.
     """
-    losses, denominators = [], []
-    for t, chunk in enumerate(torch.split(logits, split_sizes, dim=1)):
-        target = codes[:, t]
+    n, n_tasks = codes.shape
+    losses = logits.new_zeros(n_tasks, dtype=torch.float32)
+    denominators = logits.new_zeros(n_tasks, dtype=torch.float32)
+    for k, tasks, columns, contiguous in _groups(tuple(split_sizes)):
+        index = torch.tensor(tasks, device=logits.device) if len(tasks) < n_tasks else None
+        if contiguous:
+            block = logits[:, columns[0] : columns[0] + len(columns)]
+        else:
+            block = logits[:, torch.tensor(columns, device=logits.device)]
+        target = codes if index is None else codes[:, index]
         labelled = target >= 0
         safe_target = target.clamp_min(0)
         # float32 even under autocast: log-softmax in bf16 loses the small losses
-        nll = F.cross_entropy(chunk.float(), safe_target, reduction="none")
+        nll = F.cross_entropy(
+            block.float().reshape(n * len(tasks), k), safe_target.reshape(-1), reduction="none"
+        ).view(n, len(tasks))
         weight = labelled.to(nll.dtype)
         if sample_weight is not None:
-            weight = weight * sample_weight
-        if class_weights is not None and class_weights[t] is not None:
-            weight = weight * class_weights[t][safe_target]
-        denominator = weight.sum()
-        losses.append((weight * nll).sum() / denominator.clamp_min(1e-12))
-        denominators.append(denominator)
-    return torch.stack(losses), torch.stack(denominators)
+            weight = weight * sample_weight.unsqueeze(1)
+        if class_weights is not None and any(class_weights[t] is not None for t in tasks):
+            table = torch.stack(
+                [
+                    class_weights[t] if class_weights[t] is not None
+                    else torch.ones(k, device=logits.device)
+                    for t in tasks
+                ]
+            )  # (len(tasks), k)
+            weight = weight * torch.gather(table.T, 0, safe_target)
+        denominator = weight.sum(0)
+        group_losses = (weight * nll).sum(0) / denominator.clamp_min(1e-12)
+        if index is None:
+            losses, denominators = group_losses, denominator
+        else:
+            losses = losses.index_put((index,), group_losses)
+            denominators = denominators.index_put((index,), denominator)
+    return losses, denominators

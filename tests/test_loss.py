@@ -53,3 +53,37 @@ def test_single_class_task_has_zero_loss():
     codes = torch.tensor([[0, 1], [0, 0], [0, 1]])
     losses, _ = task_losses(logits, codes, [1, 2])
     assert losses[0].item() == 0.0
+
+
+def _reference(logits, codes, split_sizes, class_weights, sample_weight):
+    """One task at a time, straight from the definition."""
+    losses, denominators = [], []
+    for t, chunk in enumerate(torch.split(logits, split_sizes, dim=1)):
+        rows = codes[:, t] >= 0
+        y = codes[rows, t]
+        w = sample_weight[rows]
+        if class_weights[t] is not None:
+            w = w * class_weights[t][y]
+        nll = torch.nn.functional.cross_entropy(chunk[rows], y, reduction="none")
+        denominators.append(w.sum())
+        losses.append((w * nll).sum() / w.sum() if w.sum() > 0 else torch.tensor(0.0))
+    return torch.stack(losses), torch.stack(denominators)
+
+
+def test_grouped_tasks_match_the_one_task_at_a_time_definition():
+    # tasks 0 and 2 have 2 classes (non-adjacent columns), task 1 has 3, task 3 has 2
+    torch.manual_seed(0)
+    sizes = [2, 3, 2, 2]
+    logits = torch.randn(50, sum(sizes), requires_grad=True)
+    codes = torch.stack([torch.randint(0, k, (50,)) for k in sizes], dim=1)
+    codes[torch.rand(50, 4) < 0.3] = -1
+    codes[:, 3] = -1  # a task absent from the batch
+    class_weights = [torch.tensor([1.0, 3.0]), None, torch.tensor([0.5, 2.0]), None]
+    sample_weight = torch.rand(50) + 0.1
+    losses, denominators = task_losses(logits, codes, sizes, class_weights, sample_weight)
+    expected, expected_den = _reference(logits, codes, sizes, class_weights, sample_weight)
+    torch.testing.assert_close(losses, expected)
+    torch.testing.assert_close(denominators, expected_den)
+    (grad,) = torch.autograd.grad(losses.sum(), logits)
+    (expected_grad,) = torch.autograd.grad(expected.sum(), logits)
+    torch.testing.assert_close(grad, expected_grad)
