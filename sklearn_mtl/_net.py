@@ -370,7 +370,7 @@ class MultiTaskNet(NeuralNet):
         )
 
     def train_step(self, batch, **fit_params):
-        self._set_training(True)
+        # train/eval mode is set once per epoch in run_single_epoch
         self.optimizer_.zero_grad(set_to_none=True)
         Xb, yb = batch
         logits = self.infer(Xb)
@@ -385,7 +385,6 @@ class MultiTaskNet(NeuralNet):
         }
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
         Xb, yb = batch
         with torch.inference_mode():
             logits = self.infer(Xb)
@@ -410,6 +409,7 @@ class MultiTaskNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        self._set_training(training)
         loss_sum = denominator_sum = correct = labelled = weight_sum = None
         n_batches = 0
         for batch in iterator:
