@@ -175,6 +175,20 @@ def _check_fit_sample_weight(sample_weight, X, codes, task_names):
     return (sample_weight / sample_weight.mean()).astype(np.float32)
 
 
+def _same_value(a, b):
+    """Equality that also holds for arrays and tensors (element-wise otherwise)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (np.ndarray, torch.Tensor)):
+        return a.shape == b.shape and bool((a == b).all())
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError, RuntimeError):
+        return False
+
+
 def _label_family(dtype):
     return {"b": "bool", "i": "number", "u": "number", "f": "number", "U": "str"}.get(
         dtype.kind, "other"
@@ -518,7 +532,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             )
         now, before = self._architecture(), self._fitted_architecture
         changed = sorted(
-            {k.split("__")[0] for k in set(now) | set(before) if now.get(k) != before.get(k)}
+            {
+                k.split("__")[0]
+                for k in set(now) | set(before)
+                if not _same_value(now.get(k), before.get(k))
+            }
         )
         if self.device != self._fitted_device_param:
             changed.append("device")

@@ -282,12 +282,23 @@ class MultiTaskNet(NeuralNet):
 
     def _make_generator(self, dataset):
         device = _index_device(dataset)
-        return torch.Generator(device=device).manual_seed(self.seed)
+        generator = torch.Generator(device=device).manual_seed(self.seed)
+        saved = self.__dict__.pop("_generator_state", None)
+        if saved is not None and saved[0] == device.type:
+            state = torch.frombuffer(bytearray(saved[1]), dtype=torch.uint8)
+            generator.set_state(state)
+        return generator
 
     def __getstate__(self):
         state = super().__getstate__()
-        # Device-bound and only needed while fitting.
-        state.pop("_generator", None)
+        # The shuffling generator is device-bound: keep its state as bytes, so
+        # that warm_start after loading continues the batch order.
+        generator = state.pop("_generator", None)
+        if generator is not None:
+            state["_generator_state"] = (
+                generator.device.type,
+                bytes(generator.get_state().numpy().tobytes()),
+            )
         state.pop("_class_weights_dev", None)
         state.pop("_shared", None)
         state.pop("_specific", None)

@@ -1,7 +1,11 @@
-"""Multi-task problems built from data bundled with scikit-learn (no download)."""
+"""Multi-task problems: built from data bundled with scikit-learn (no download),
+or synthetic ones whose tasks are as related as asked."""
+
+import numbers
 
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.utils import check_random_state
 
 # Closed loops of each digit as usually written (4 drawn closed).
 _LOOPS = np.array([1, 0, 0, 0, 1, 0, 1, 0, 2, 1])
@@ -76,3 +80,193 @@ def load_digits_multitask(*, tasks=("digit", "parity", "ge5", "loops"), as_frame
             "as_frame=True needs pandas; install it or pass as_frame=False."
         ) from exc
     return X, pd.DataFrame(Y, columns=tasks)
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _check_real(value, name, low, high=None):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be a finite number {bounds}; got {value!r}.")
+    return float(value)
+
+
+def _classes_per_task(n_classes, n_tasks):
+    if isinstance(n_classes, numbers.Integral) and not isinstance(n_classes, bool):
+        values = [n_classes] * n_tasks
+    elif isinstance(n_classes, (str, bytes)) or not hasattr(n_classes, "__len__"):
+        raise ValueError(
+            f"n_classes must be an int or a sequence of one int per task; got {n_classes!r}."
+        )
+    else:
+        values = list(n_classes)
+        if len(values) != n_tasks:
+            raise ValueError(
+                f"n_classes has {len(values)} entries but n_tasks={n_tasks}; give one "
+                "number of classes per task, or a single int for all."
+            )
+    return [_check_int(k, f"n_classes of task {t}", 2) for t, k in enumerate(values)]
+
+
+def _orthonormal(matrix):
+    """Orthonormal columns spanning the columns of ``matrix``."""
+    q, r = np.linalg.qr(matrix)
+    # fix the signs so that a Gaussian matrix gives a uniformly random frame
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
+def _simplex(n_classes):
+    """``n_classes`` unit vectors in ``n_classes - 1`` dimensions, equally far apart."""
+    centred = np.eye(n_classes) - 1.0 / n_classes
+    basis = np.linalg.svd(centred)[2][: n_classes - 1]  # rows span the centred vectors
+    vertices = centred @ basis.T
+    return vertices / np.linalg.norm(vertices, axis=1, keepdims=True)
+
+
+def make_multitask_classification(
+    n_samples=1000,
+    n_features=20,
+    n_tasks=4,
+    n_classes=2,
+    *,
+    n_informative=10,
+    relatedness=1.0,
+    noise=0.1,
+    random_state=None,
+    as_frame=False,
+):
+    """Generate a random multi-task classification problem with related tasks.
+
+    Every task reads an ``n_informative``-dimensional projection of the
+    features; ``relatedness`` sets how much these projections are shared.
+    The rows of ``X`` are drawn from a standard normal distribution. Task
+    ``t`` reads the latent features ``Z_t = X @ A_t``, where ``A_t`` is an
+    orthonormal basis of the columns of::
+
+        relatedness * W_shared + sqrt(1 - relatedness**2) * W_t
+
+    with ``W_shared`` (common to all tasks) and ``W_t`` (task ``t``'s own)
+    independent standard normal matrices of shape ``(n_features,
+    n_informative)``. Its ``n_classes[t]`` class scores are ``Z_t @ V_t`` plus
+    Gaussian noise of standard deviation ``noise``, where the columns of
+    ``V_t`` are the unit vertices of a regular simplex, randomly rotated into
+    the latent space; the label is the class with the highest score.
+
+    With ``relatedness=1`` all tasks read the same ``n_informative``
+    directions of the feature space (in different combinations), so a
+    representation learned for some tasks serves the others: the setting in
+    which multi-task learning helps. With ``relatedness=0`` each task reads
+    its own random directions, and the tasks share nothing beyond chance.
+
+    Since ``Z_t`` is standard normal and the simplex is symmetric, every class
+    of every task has probability exactly ``1 / n_classes[t]`` for each row:
+    classes are balanced up to sampling noise.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of rows.
+    n_features : int, default=20
+        Number of features.
+    n_tasks : int, default=4
+        Number of tasks (columns of ``Y``).
+    n_classes : int or sequence of int, default=2
+        Number of classes of every task, or of each task. At least 2, and at
+        most ``n_informative + 1``.
+    n_informative : int, default=10
+        Dimension of the latent features each task reads (at most
+        ``n_features``).
+    relatedness : float in [0, 1], default=1.0
+        Share of the tasks' projections that is common to all tasks: the
+        correlation between corresponding entries of two tasks' matrices
+        before orthonormalisation is ``relatedness**2``.
+    noise : float >= 0, default=0.1
+        Standard deviation of the Gaussian noise added to each class score;
+        the scores without noise have unit variance.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the data. The task definitions are drawn before ``X``, so that
+        with an int seed, ``n_samples`` changes neither the tasks nor the first
+        rows of ``X``.
+    as_frame : bool, default=False
+        Return ``Y`` as a pandas DataFrame with columns ``task_0``, ``task_1``,
+        ... (needs pandas); else as an array.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), dtype float64
+        Features.
+    Y : ndarray of shape (n_samples, n_tasks), dtype int64, or DataFrame
+        Labels of each task, from 0 to ``n_classes[t] - 1``.
+
+    See Also
+    --------
+    sklearn.datasets.make_multilabel_classification : Random multi-label
+        problems (binary labels, no control of how related they are).
+    load_digits_multitask : Several tasks on real images.
+
+    Examples
+    --------
+    >>> from sklearn_mtl.datasets import make_multitask_classification
+    >>> X, Y = make_multitask_classification(
+    ...     n_samples=500, n_tasks=3, n_classes=[2, 3, 4], random_state=0)
+    >>> X.shape, X.dtype, Y.shape, Y.dtype
+    ((500, 20), dtype('float64'), (500, 3), dtype('int64'))
+    >>> [int(Y[:, t].max()) + 1 for t in range(3)]
+    [2, 3, 4]
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_features = _check_int(n_features, "n_features", 1)
+    n_tasks = _check_int(n_tasks, "n_tasks", 1)
+    n_informative = _check_int(n_informative, "n_informative", 1)
+    if n_informative > n_features:
+        raise ValueError(
+            f"n_informative={n_informative} exceeds n_features={n_features}: a task "
+            "cannot read more directions than there are features."
+        )
+    classes = _classes_per_task(n_classes, n_tasks)
+    too_many = [(t, k) for t, k in enumerate(classes) if k - 1 > n_informative]
+    if too_many:
+        t, k = too_many[0]
+        raise ValueError(
+            f"Task {t} has {k} classes, which need n_informative >= {k - 1} "
+            f"latent directions; got n_informative={n_informative}. Raise "
+            "n_informative or lower n_classes."
+        )
+    relatedness = _check_real(relatedness, "relatedness", 0.0, 1.0)
+    noise = _check_real(noise, "noise", 0.0)
+    rng = check_random_state(random_state)
+
+    # the tasks first: they do not depend on n_samples
+    shared = rng.standard_normal((n_features, n_informative))
+    own = np.sqrt(max(1.0 - relatedness**2, 0.0))
+    projections = []
+    for k in classes:
+        mixed = relatedness * shared + own * rng.standard_normal((n_features, n_informative))
+        # where, in the latent space, the simplex of class directions lies
+        frame = _orthonormal(rng.standard_normal((n_informative, k - 1)))
+        projections.append(_orthonormal(mixed) @ frame @ _simplex(k).T)
+
+    X = rng.standard_normal((n_samples, n_features))
+    Y = np.empty((n_samples, n_tasks), dtype=np.int64)
+    for t, (k, projection) in enumerate(zip(classes, projections)):
+        scores = X @ projection + noise * rng.standard_normal((n_samples, k))
+        Y[:, t] = scores.argmax(axis=1)
+    if not as_frame:
+        return X, Y
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "as_frame=True needs pandas; install it or pass as_frame=False."
+        ) from exc
+    return X, pd.DataFrame(Y, columns=[f"task_{t}" for t in range(n_tasks)])

@@ -9,7 +9,7 @@ from sklearn.model_selection import check_cv
 
 from ._classifier import MultiTaskClassifier
 from ._net import task_key
-from ._targets import _missing_mask, _split_columns
+from ._targets import _as_label_array, _missing_mask, _observed_values, _split_columns
 from .metrics import _final_step, task_scores
 
 # metrics that need predict_proba, and those where lower is better
@@ -299,8 +299,20 @@ def compare_single_task(
         names = [f"task_{t}" for t in range(len(columns))]
     names = [str(n) for n in names]
     observed = np.column_stack([~_missing_mask(c) for c in columns])
+    # each task's observed labels, normalised as the estimator would (no None/NA)
+    labels = [
+        _as_label_array(_observed_values(c, ~observed[:, t]), names[t])
+        for t, c in enumerate(columns)
+    ]
     splitter = check_cv(cv, classifier=False)
-    folds = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, None)]
+    try:
+        folds = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, None)]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"cv={cv!r} cannot split without a target ({exc}). A multi-task Y has no "
+            "single class to stratify on: use KFold, ShuffleSplit or a list of "
+            "(train, test) index pairs."
+        ) from None
     n_folds, n_tasks = len(folds), len(columns)
 
     mt_scores = np.full((n_folds, n_tasks), np.nan)
@@ -321,16 +333,18 @@ def compare_single_task(
             test_t = test[observed[test, t]]
             if len(test_t) == 0 or len(train_t) == 0:
                 continue
-            y_t = _column(columns[t])
+            positions = np.flatnonzero(observed[:, t])  # row -> index into labels[t]
+            y_train = labels[t][np.searchsorted(positions, train_t)]
+            y_test = labels[t][np.searchsorted(positions, test_t)]
             single = (
                 _single_task_version(estimator, t, names[t])
                 if baseline is None
                 else clone(baseline)
             )
             start = time.perf_counter()
-            single.fit(_rows(X, train_t), y_t[train_t])
+            single.fit(_rows(X, train_t), y_train)
             st_time += time.perf_counter() - start
-            st_scores[f, t] = _scores(single, _rows(X, test_t), y_t[test_t], metric)[0]
+            st_scores[f, t] = _scores(single, _rows(X, test_t), y_test, metric)[0]
             st_params[t] = count_parameters(single)
 
     single_name = (
@@ -352,13 +366,6 @@ def compare_single_task(
         folds=folds,
         greater_is_better=metric not in _LOWER_IS_BETTER,
     )
-
-
-def _column(col):
-    """A task column as a numpy array of its observed-compatible values."""
-    if hasattr(col, "to_numpy"):
-        return col.to_numpy()
-    return np.asarray(col)
 
 
 def plot_loss_curves(estimator, ax=None):

@@ -395,3 +395,14 @@ def test_cross_validate_against_multioutput_on_the_same_folds(digits):
     # both report subset accuracy, so the scores are comparable
     assert np.all((ours["test_score"] > 0) & (ours["test_score"] <= 1))
     assert ours["test_score"].mean() > peer["test_score"].mean() - 0.1
+
+
+def test_warm_start_after_pickling_continues_like_in_memory(digits):
+    X, Y, X_test, _ = digits
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, warm_start=True)).fit(X, Y)
+    restored = pickle.loads(pickle.dumps(clf))
+    clf.fit(X, Y)
+    restored.fit(X, Y)
+    np.testing.assert_allclose(
+        restored.predict_proba(X_test)[0], clf.predict_proba(X_test)[0], atol=1e-6
+    )

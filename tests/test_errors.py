@@ -127,3 +127,29 @@ def test_batch_norm_survives_a_trailing_one_row_batch():
     Y41 = pd.concat([Y, Y.iloc[:1]])
     clf = fit(batch_norm=True, batch_size=8).fit(X41, Y41)
     assert clf.predict(X41).shape == (41, 2)
+
+
+def test_gradient_weighting_without_shared_layers_says_so():
+    with pytest.raises(ValueError, match="the network has none"):
+        fit(hidden_layer_sizes=(), weighting="mgda").fit(X, Y)
+
+
+def test_even_kernel_on_odd_image():
+    from sklearn_mtl.trunks import ConvTrunk
+
+    X25 = rng.normal(size=(40, 25))
+    clf = fit(trunk=ConvTrunk(channels=(4,), kernel_size=2)).fit(X25, Y)
+    assert clf.predict(X25).shape == (40, 2)
+
+
+def test_warm_start_with_array_valued_trunk_argument():
+    from torch import nn
+
+    from sklearn_mtl.trunks import TorchTrunk
+
+    def factory(n_features, scale=None):
+        return nn.Linear(n_features, 4)
+
+    clf = fit(trunk=TorchTrunk(factory, scale=np.ones(3)), warm_start=True).fit(X, Y)
+    clf.fit(X, Y)
+    assert clf.n_iter_ == 4

@@ -162,3 +162,20 @@ def test_compare_rejects_one_dimensional_y(digits):
     X, Y, _, _ = digits
     with pytest.raises(ValueError, match="needs a multi-task Y"):
         compare_single_task(MultiTaskClassifier(), X, Y[:, 0])
+
+
+def test_baseline_gets_clean_labels_and_stratified_cv_is_refused(digits):
+    X, Y, _, _ = digits
+    Y = pd.DataFrame(
+        {"a": pd.array([True, False, None] * 20, dtype="boolean"),
+         "b": np.array([1, 2, None] * 20, dtype=object)}
+    )
+    result = compare_single_task(
+        MultiTaskClassifier(**dict(FAST, max_iter=2)), X[:60], Y, cv=3,
+        baseline=RandomForestClassifier(n_estimators=5, random_state=0),
+    )
+    assert np.all(np.isfinite(result.single_task_scores))
+    from sklearn.model_selection import StratifiedKFold
+
+    with pytest.raises(ValueError, match="cannot split without a target"):
+        compare_single_task(MultiTaskClassifier(), X[:60], Y, cv=StratifiedKFold(3))

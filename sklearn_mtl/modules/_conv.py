@@ -30,8 +30,11 @@ class ConvFeatures(nn.Module):
         c, h, w = input_shape
         self.input_shape = tuple(input_shape)
         layers = []
+        pad = kernel_size // 2
         for out in channels:
-            layers.append(nn.Conv2d(c, out, kernel_size, padding=kernel_size // 2))
+            layers.append(nn.Conv2d(c, out, kernel_size, padding=pad))
+            # odd kernels keep the size; even ones grow it by one pixel
+            h, w = h + 2 * pad - kernel_size + 1, w + 2 * pad - kernel_size + 1
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out))
             layers.append(nn.ReLU())

@@ -97,6 +97,13 @@ class BaseWeighting(BaseEstimator):
         grads : Tensor of shape (n_tasks, n_shared)
             Row ``t`` is ``d losses[t] / d shared``; zero for an absent task.
         """
+        if not shared_parameters:
+            raise ValueError(
+                "This weighting strategy works on the gradients of the shared layers, but "
+                "the network has none (hidden_layer_sizes=() and no trunk or shared "
+                "experts). Add shared hidden layers, or use a loss-based strategy such as "
+                "'static', 'uncertainty' or 'dwa'."
+            )
         rows = []
         size = sum(p.numel() for p in shared_parameters)
         for t in range(losses.shape[0]):
