@@ -22,6 +22,19 @@ DIGIT_TASKS = {
 }
 
 
+def _targets_frame(Y, names, as_frame):
+    """``Y`` as a DataFrame with one named column per task, or as it is."""
+    if not as_frame:
+        return Y
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "as_frame=True needs pandas; install it or pass as_frame=False."
+        ) from exc
+    return pd.DataFrame(Y, columns=list(names))
+
+
 def load_digits_multitask(*, tasks=("digit", "parity", "ge5", "loops"), as_frame=True):
     """Several classification tasks on scikit-learn's handwritten digits.
 
@@ -71,15 +84,7 @@ def load_digits_multitask(*, tasks=("digit", "parity", "ge5", "loops"), as_frame
     digits = load_digits()
     X, digit = digits.data, digits.target.astype(np.int64)
     Y = np.column_stack([DIGIT_TASKS[t][1](digit) for t in tasks]).astype(np.int64)
-    if not as_frame:
-        return X, Y
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "as_frame=True needs pandas; install it or pass as_frame=False."
-        ) from exc
-    return X, pd.DataFrame(Y, columns=tasks)
+    return X, _targets_frame(Y, tasks, as_frame)
 
 
 def _check_int(value, name, minimum):
@@ -261,12 +266,4 @@ def make_multitask_classification(
     for t, (k, projection) in enumerate(zip(classes, projections)):
         scores = X @ projection + noise * rng.standard_normal((n_samples, k))
         Y[:, t] = scores.argmax(axis=1)
-    if not as_frame:
-        return X, Y
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "as_frame=True needs pandas; install it or pass as_frame=False."
-        ) from exc
-    return X, pd.DataFrame(Y, columns=[f"task_{t}" for t in range(n_tasks)])
+    return X, _targets_frame(Y, [f"task_{t}" for t in range(n_tasks)], as_frame)
