@@ -28,6 +28,20 @@ def _groups(split_sizes):
     return tuple(groups)
 
 
+@lru_cache(maxsize=64)
+def _group_index(split_sizes, device):
+    """Per group: task and column index tensors on ``device``, made once rather
+    than at every batch (on a GPU each would be a host-to-device copy)."""
+    n_tasks = len(split_sizes)
+    return tuple(
+        (
+            None if len(tasks) == n_tasks else torch.tensor(tasks, device=device),
+            None if contiguous else torch.tensor(columns, device=device),
+        )
+        for _, tasks, columns, contiguous in _groups(split_sizes)
+    )
+
+
 def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=None):
     """Weighted mean cross-entropy of each task over the rows labelled for it.
 
@@ -57,12 +71,15 @@ def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=No
     n, n_tasks = codes.shape
     losses = logits.new_zeros(n_tasks, dtype=torch.float32)
     denominators = logits.new_zeros(n_tasks, dtype=torch.float32)
-    for k, tasks, columns, contiguous in _groups(tuple(split_sizes)):
-        index = torch.tensor(tasks, device=logits.device) if len(tasks) < n_tasks else None
+    split_sizes = tuple(split_sizes)
+    indices = _group_index(split_sizes, logits.device)
+    for (k, tasks, columns, contiguous), (index, column_index) in zip(
+        _groups(split_sizes), indices
+    ):
         if contiguous:
             block = logits[:, columns[0] : columns[0] + len(columns)]
         else:
-            block = logits[:, torch.tensor(columns, device=logits.device)]
+            block = logits[:, column_index]
         target = codes if index is None else codes[:, index]
         labelled = target >= 0
         safe_target = target.clamp_min(0)
