@@ -677,6 +677,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         logits = self.net_.predict_logits(X)
         return torch.split(logits, self.net_.module_.split_sizes, dim=1)
 
+    def _per_task(self, X, normalise):
+        """``normalise`` (softmax or log-softmax) of each task's logits, in float64."""
+        outputs = [normalise(chunk.double(), dim=1).numpy() for chunk in self._logits(X)]
+        return outputs[0] if self._encoding.one_dimensional else outputs
+
     def predict_proba(self, X):
         """Class probabilities of each task.
 
@@ -691,10 +696,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             One array per task, columns in the order of ``classes_[t]``; a
             single array when fitted on a 1-D ``y``.
         """
-        probas = [
-            torch.softmax(chunk.double(), dim=1).numpy() for chunk in self._logits(X)
-        ]
-        return probas[0] if self._encoding.one_dimensional else probas
+        return self._per_task(X, torch.softmax)
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of each task.
@@ -713,10 +715,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             One array per task, columns in the order of ``classes_[t]``; a
             single array when fitted on a 1-D ``y``.
         """
-        logs = [
-            torch.log_softmax(chunk.double(), dim=1).numpy() for chunk in self._logits(X)
-        ]
-        return logs[0] if self._encoding.one_dimensional else logs
+        return self._per_task(X, torch.log_softmax)
 
     def predict(self, X):
         """Predict the label of every task.
