@@ -7,8 +7,9 @@ Run on a machine with a GPU (see DEVELOPERS.md for carrying skorch there)::
 It trains ``MultiTaskClassifier`` on CUDA (with early stopping and class
 weights, so that callbacks and weights are exercised), pickles it, loads the
 pickle in a fresh Python process with ``CUDA_VISIBLE_DEVICES=""`` and checks
-that the CPU predictions equal the CUDA ones. Without CUDA it says so and
-checks the same round trip on the CPU.
+that the CPU predictions equal the CUDA ones, then continues training it there
+(``warm_start``: the optimizer state, fused AdamW on CUDA, must load on a CPU).
+Without CUDA it says so and checks the same round trip on the CPU.
 """
 
 import os
@@ -36,6 +37,11 @@ X = np.load(sys.argv[2])
 np.save(sys.argv[3], np.concatenate(clf.predict_proba(X), axis=1))
 print("loaded on", next(clf.net_.module_.parameters()).device,
       "| warnings:", sorted({type(w.message).__name__ for w in caught}) or "none")
+fused = clf.net_.optimizer_.defaults.get("fused")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    clf.set_params(warm_start=True, max_iter=2).fit(X, np.load(sys.argv[4]))
+print(f"warm_start on the CPU (AdamW fused={fused}): {clf.n_iter_} epochs in all")
 """
 
 
@@ -56,13 +62,16 @@ def main():
     expected = np.concatenate(clf.predict_proba(X), axis=1)
 
     with tempfile.TemporaryDirectory() as tmp:
-        model, data, out = (os.path.join(tmp, n) for n in ("m.pkl", "X.npy", "P.npy"))
+        model, data, out, labels = (
+            os.path.join(tmp, n) for n in ("m.pkl", "X.npy", "P.npy", "Y.npy")
+        )
         with open(model, "wb") as f:
             pickle.dump(clf, f)
         np.save(data, X)
+        np.save(labels, Y)
         env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
         result = subprocess.run(
-            [sys.executable, "-c", LOADER, model, data, out],
+            [sys.executable, "-c", LOADER, model, data, out, labels],
             env=env, capture_output=True, text=True,
         )
         print(result.stdout.strip())

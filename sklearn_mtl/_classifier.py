@@ -1,10 +1,12 @@
 """MultiTaskClassifier: the scikit-learn face of the package."""
 
+import inspect
 import numbers
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -207,6 +209,50 @@ def _check_comparable(observed, task_classes, task):
         )
 
 
+def _optimizer_options(device):
+    """Extra AdamW options for ``device``: the fused CUDA kernel where torch has it.
+
+    Only from torch 2.4, which also has a fused CPU kernel, so that a model
+    trained on CUDA and loaded on a CPU-only machine can still continue to
+    train (``warm_start``).
+    """
+    fused_known = "fused" in inspect.signature(torch.optim.AdamW).parameters
+    if torch.device(device).type == "cuda" and fused_known and torch.__version__ >= "2.4":
+        return {"fused": True}
+    return {}
+
+
+# Features whose mean or standard deviation exceeds this (in absolute value) make
+# the first layer's pre-activations far larger than its initialisation expects.
+_UNSCALED_THRESHOLD = 20.0
+
+
+def _warn_if_unscaled(X, feature_names=None):
+    """Warn when dense features are far from unit scale (e.g. raw wine or
+    breast-cancer measurements, where training on raw features costs 10-20
+    points of accuracy in benchmarks/accuracy.py)."""
+    if sp.issparse(X) or X.shape[0] < 2:
+        return
+    rows = X[:: max(1, X.shape[0] // 10_000)]  # a strided sample: no full copy
+    mean = rows.mean(axis=0, dtype=np.float64)
+    std = rows.std(axis=0, dtype=np.float64)
+    scale = np.maximum(np.abs(mean), std)
+    far = np.flatnonzero(scale > _UNSCALED_THRESHOLD)
+    if far.size == 0:
+        return
+    worst = int(far[np.argmax(scale[far])])
+    name = f"'{feature_names[worst]}' (column {worst})" if feature_names is not None else (
+        f"column {worst}")
+    warnings.warn(
+        f"{far.size} feature(s) are far from unit scale; the largest is {name} with mean "
+        f"{mean[worst]:.4g} and standard deviation {std[worst]:.4g}. Neural networks "
+        "train poorly on such inputs: standardize X first, e.g. "
+        "make_pipeline(StandardScaler(), MultiTaskClassifier()).",
+        UserWarning,
+        stacklevel=4,  # the caller of fit, through scikit-learn's _fit_context
+    )
+
+
 def _count_parameters(module):
     return int(sum(p.numel() for p in module.parameters()))
 
@@ -289,6 +335,16 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Minimum decrease of the monitored loss that counts as improvement.
     device : str, default="auto"
         Torch device; ``"auto"`` means CUDA when available, else the CPU.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward pass. ``"bfloat16"`` runs it (in training
+        and prediction) under ``torch.autocast`` with bfloat16, which pays on
+        GPUs with bf16 tensor cores (such as A100 or H100), mostly with large
+        batches; on the CPU it is usually slower and mainly serves testing.
+        The parameters, their gradients and the optimizer state stay float32
+        ("master weights"), the task losses are computed in float32 and
+        ``predict_proba`` returns float64 probabilities either way.
+        Predictions may differ slightly from float32 ones. May change between
+        ``warm_start`` fits.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. With an int, fitting twice on the CPU gives identical
@@ -383,6 +439,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -412,6 +469,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -437,6 +495,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -575,6 +634,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "MultiTaskClassifier requires y to be passed, but the target y is None."
             )
+        if not warm:
+            _warn_if_unscaled(X, getattr(self, "feature_names_in_", None))
         codes, encoding = encode_targets(y)
         check_consistent_length(X, codes)
         names = list(encoding.task_names)
@@ -637,6 +698,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             module,
             criterion=torch.nn.CrossEntropyLoss,  # unused: losses are per task
             optimizer=torch.optim.AdamW,
+            **{f"optimizer__{k}": v for k, v in _optimizer_options(device).items()},
             optimizer__lr=self.learning_rate_init,
             optimizer__weight_decay=self.weight_decay,
             batch_size=min(self.batch_size, X.shape[0]),
@@ -650,6 +712,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             class_weights=class_weights,
             shuffle=self.shuffle,
             seed=seed,
+            precision=self.precision,
         )
 
     def _set_callbacks(self, net, seed):
@@ -663,6 +726,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.verbose = self.verbose
         net.batch_size = self.batch_size
         net.shuffle = self.shuffle
+        net.precision = self.precision
         stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
         net.callbacks = [("stop_on_plateau", stopper)]
         net.initialize_callbacks()

@@ -9,10 +9,13 @@ only the hooks below are replaced:
   row through ``Dataset.__getitem__`` and a collate function.
 * ``train_step``: one forward pass, the vector of task losses, the weighting
   strategy's backward, one optimizer step.
+* ``infer``: the forward pass, under bf16 autocast when ``precision`` asks
+  for it (parameters, optimizer state and the task losses stay float32).
 * ``run_single_epoch``: losses are summed on the device and read back once per
   epoch, not once per batch.
 """
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -223,11 +226,13 @@ class MultiTaskNet(NeuralNet):
     shuffle : bool
     seed : int
         Seeds the shuffling of batches.
+    precision : {"float32", "bfloat16"}
+        "bfloat16": forward passes run under ``torch.autocast`` in bf16.
     """
 
     def __init__(
         self, module, *args, task_names=(), weighting=None, task_weights=None,
-        class_weights=None, shuffle=True, seed=0, **kwargs
+        class_weights=None, shuffle=True, seed=0, precision="float32", **kwargs
     ):
         super().__init__(module, *args, **kwargs)
         self.task_names = list(task_names)
@@ -236,6 +241,7 @@ class MultiTaskNet(NeuralNet):
         self.class_weights = class_weights
         self.shuffle = shuffle
         self.seed = seed
+        self.precision = precision
 
     @property
     def _default_callbacks(self):
@@ -347,6 +353,20 @@ class MultiTaskNet(NeuralNet):
         return shared, specific
 
     # ------------------------------------------------------------- training
+    def autocast(self):
+        """The context of every forward pass: bf16 autocast, or nothing.
+
+        Only the forward pass is cast: parameters, gradients and optimizer
+        state stay float32, and ``task_losses`` computes in float32.
+        """
+        if self.precision == "bfloat16":
+            return torch.autocast(device_type=self._device().type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        with self.autocast():
+            return super().infer(x, **fit_params)
+
     def initialize(self):
         super().initialize()
         self._generator = None
@@ -471,7 +491,7 @@ class MultiTaskNet(NeuralNet):
         self._set_training(False)
         iterator = self.get_iterator(self.prepare_data(X), training=False)
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self.autocast():
             for Xb, _ in iterator:
                 outputs.append(function(Xb).float().cpu())
         return torch.cat(outputs) if outputs else torch.empty(0)
