@@ -222,6 +222,9 @@ def _optimizer_options(device):
     return {}
 
 
+# early_stopping="auto" holds out a validation set when it gets at least this many rows.
+_AUTO_MIN_VALIDATION_ROWS = 10
+
 # Features whose mean or standard deviation exceeds this (in absolute value) make
 # the first layer's pre-activations far larger than its initialisation expects.
 _UNSCALED_THRESHOLD = 20.0
@@ -319,16 +322,22 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Maximum number of epochs.
     shuffle : bool, default=True
         Whether to shuffle the rows every epoch.
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change``
         epochs, then restore the weights of the best epoch. The validation loss
         is the unweighted mean over tasks of each task's mean cross-entropy, so
         it keeps its meaning whatever ``task_weights`` are. Without early
         stopping, training stops when the training loss (same definition)
-        stops improving, as in scikit-learn's ``MLPClassifier``.
+        stops improving, as in scikit-learn's ``MLPClassifier``. ``"auto"``
+        turns early stopping on when the validation set would hold at least
+        10 labelled rows (``validation_fraction`` x labelled rows >= 10), so
+        from 100 rows with the default fraction; ``early_stopping_`` tells
+        what was used. On the accuracy suite (``benchmarks/accuracy.py``) it
+        raised mean task accuracy on small tabular problems and cut fit time
+        by 2-7x; see the user guide's page on defaults.
     validation_fraction : float in (0, 1), default=0.1
-        Share of rows held out when ``early_stopping=True``.
+        Share of the labelled rows held out when early stopping is on.
     n_iter_no_change : int, default=10
         Epochs without improvement before stopping.
     tol : float, default=1e-4
@@ -381,12 +390,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Class weights used for each task.
     device_ : str
         Device the network was trained on.
+    early_stopping_ : bool
+        Whether early stopping was used (resolves ``early_stopping="auto"``).
     net_ : MultiTaskNet
         The fitted skorch net; ``net_.module_`` is the torch module.
     history_ : skorch History
-        Per-epoch records: ``train_loss``, ``train_loss_<task>`` and, with
-        early stopping, ``valid_loss``, ``valid_loss_<task>``, ``valid_acc``
-        (mean per-task accuracy).
+        Per-epoch records: ``train_loss``, ``train_loss[<task>]``,
+        ``weight[<task>]`` and, with early stopping, ``valid_loss``,
+        ``valid_loss[<task>]`` and ``valid_acc`` (mean per-task accuracy).
 
     See Also
     --------
@@ -434,7 +445,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -464,7 +475,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         batch_size=256,
         max_iter=200,
         shuffle=True,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -662,7 +673,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             else:
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
-            self._set_callbacks(net, seed)
+            early_stopping = self._resolve_early_stopping(codes)
+            self._set_callbacks(net, seed, early_stopping)
             data = net.prepare_data(X, codes, sample_weight)
             net.partial_fit(data, None)
 
@@ -674,6 +686,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.task_weights_ = task_weights
         self.class_weight_ = class_weights
         self.device_ = str(device)
+        self.early_stopping_ = early_stopping
         self.n_iter_ = len(net.history)
         last = net.history[-1]
         self.applied_weights_ = np.array(
@@ -683,7 +696,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self._fitted_device_param = self.device
         stopper = dict(net.callbacks_)["stop_on_plateau"]
         if stopper.wait_ < self.n_iter_no_change:
-            monitored = "validation" if self.early_stopping else "training"
+            monitored = "validation" if early_stopping else "training"
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
                 "loss was still improving; consider raising max_iter.",
@@ -715,8 +728,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             precision=self.precision,
         )
 
-    def _set_callbacks(self, net, seed):
-        if self.early_stopping:
+    def _resolve_early_stopping(self, codes):
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        n_labelled = int((codes >= 0).any(axis=1).sum())
+        return n_labelled * self.validation_fraction >= _AUTO_MIN_VALIDATION_ROWS
+
+    def _set_callbacks(self, net, seed, early_stopping):
+        if early_stopping:
             net.train_split = ValidationSplit(self.validation_fraction, seed)
             monitor, restore = "valid_loss", True
         else:

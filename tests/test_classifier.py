@@ -295,9 +295,12 @@ def test_early_stopping_restores_best_validation_epoch(digits):
 
 def test_stops_on_training_plateau_without_early_stopping(digits):
     X, Y, _, _ = digits
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=500, tol=10.0, n_iter_no_change=2))
+    clf = MultiTaskClassifier(
+        **dict(FAST, max_iter=500, tol=10.0, n_iter_no_change=2, early_stopping=False)
+    )
     clf.fit(X, Y)
     assert clf.n_iter_ == 3  # the first epoch, then 2 without improving by 10
+    assert "valid_loss" not in clf.history_[-1]
 
 
 def test_convergence_warning_only_when_max_iter_cuts_training(digits):

@@ -1,0 +1,406 @@
+"""Accuracy suite: MultiTaskClassifier's defaults against scikit-learn peers.
+
+Ten multi-task problems that work offline (digits images, bundled tabular data
+sets, the package's synthetic generator, a 12-label binary problem, missing
+labels, rare classes), 3-fold cross-validation with the same folds for every
+model, mean per-task accuracy, fit time and parameter counts. Every model sees
+the features through a ``StandardScaler``, as scikit-learn recommends for
+neural networks and linear models. Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/accuracy.py              # defaults vs peers
+    OMP_NUM_THREADS=1 python benchmarks/accuracy.py --tune       # candidate defaults
+    OMP_NUM_THREADS=1 python benchmarks/accuracy.py --problems digits,wine
+
+Results are cached in ``benchmarks/results/accuracy_cache.json`` (keyed by
+problem, model configuration and library versions), so a rerun only fits what
+changed: the peers are fitted once. ``--refresh`` ignores the cache for our
+models (use it after changing the training code). A full run from an empty
+cache takes about 20 minutes on a 2-core laptop CPU.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_wine,
+    make_multilabel_classification,
+)
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sklearn_mtl
+from sklearn_mtl import MultiTaskClassifier
+from sklearn_mtl.datasets import load_digits_multitask, make_multitask_classification
+from sklearn_mtl.model_selection import count_parameters
+
+CACHE = Path(__file__).parent / "results" / "accuracy_cache.json"
+N_FOLDS = 3
+
+
+# --------------------------------------------------------------- problems
+def _digits(tasks):
+    X, Y = load_digits_multitask(tasks=tasks, as_frame=False)
+    return X, Y.astype(float), list(tasks)
+
+
+def digits():
+    """The seed scenario: digit, parity, >= 5, closed loops."""
+    return _digits(("digit", "parity", "ge5", "loops"))
+
+
+def digits_ink():
+    """Tasks that need different features: the digit and primality read the
+    shape; how much ink, and whether the top half holds more of it than the
+    bottom half, read pixel sums."""
+    X, digit = load_digits_multitask(tasks=("digit",), as_frame=False)
+    prime = np.isin(digit[:, 0], [2, 3, 5, 7])
+    ink = X.sum(axis=1)
+    top = X.reshape(-1, 8, 8)[:, :4].sum(axis=(1, 2))
+    Y = np.column_stack([digit[:, 0], prime, ink > np.median(ink), top > ink - top])
+    return X, Y.astype(float), ["digit", "prime", "heavy", "top_heavy"]
+
+
+def digits_missing():
+    """The seed tasks with 70% of each task's labels missing (different rows
+    per task): other tasks' labels are all the help a task gets."""
+    X, Y, names = digits()
+    rng = np.random.RandomState(0)
+    Y[rng.rand(*Y.shape) < 0.7] = np.nan
+    return X, Y, names
+
+
+def digits_rare():
+    """Imbalanced tasks: rare positives (about 10%, 10%, 20%) beside a
+    balanced 10-class task."""
+    X, digit = load_digits_multitask(tasks=("digit",), as_frame=False)
+    d = digit[:, 0]
+    Y = np.column_stack([d, d == 0, d == 8, np.isin(d, [1, 7])])
+    return X, Y.astype(float), ["digit", "zero", "eight", "one_or_seven"]
+
+
+def _held_out(X, names, targets):
+    """Binarise some feature columns at their median as tasks, and drop them
+    from X."""
+    columns = [names.index(t) for t in targets]
+    Y = np.column_stack([X[:, c] > np.median(X[:, c]) for c in columns])
+    return np.delete(X, columns, axis=1), Y
+
+
+def wine():
+    """Tabular, 178 rows: the cultivar, and whether alcohol, colour intensity
+    and proline (removed from X) are above their median."""
+    data = load_wine()
+    X, Y = _held_out(data.data, list(data.feature_names),
+                     ["alcohol", "color_intensity", "proline"])
+    Y = np.column_stack([data.target, Y]).astype(float)
+    return X, Y, ["cultivar", "alcohol", "color", "proline"]
+
+
+def diabetes():
+    """Tabular, 442 rows: disease progression above its median and its
+    tercile; sex, BMI and blood pressure (removed from X) as further tasks."""
+    data = load_diabetes()
+    X, Y = _held_out(data.data, list(data.feature_names), ["sex", "bmi", "bp"])
+    target = data.target
+    tercile = np.digitize(target, np.quantile(target, [1 / 3, 2 / 3]))
+    Y = np.column_stack([target > np.median(target), tercile, Y]).astype(float)
+    return X, Y, ["progression", "tercile", "sex", "bmi", "bp"]
+
+
+def cancer():
+    """Tabular, 569 rows: the diagnosis, and whether the worst texture,
+    smoothness and symmetry (removed from X) are above their median."""
+    data = load_breast_cancer()
+    X, Y = _held_out(data.data, list(data.feature_names),
+                     ["worst texture", "worst smoothness", "worst symmetry"])
+    Y = np.column_stack([data.target, Y]).astype(float)
+    return X, Y, ["malignant", "texture", "smoothness", "symmetry"]
+
+
+def _synthetic(relatedness):
+    X, Y = make_multitask_classification(
+        n_samples=800, n_features=40, n_tasks=6, n_classes=[2, 2, 3, 3, 4, 4],
+        n_informative=8, relatedness=relatedness, noise=0.3, random_state=0)
+    return X, Y.astype(float), [f"task_{t}" for t in range(6)]
+
+
+def synth_related():
+    """800 rows, 6 tasks reading the same 8 directions of 40 features."""
+    return _synthetic(1.0)
+
+
+def synth_partial():
+    """As synth_related, with half of each task's projection its own."""
+    return _synthetic(0.5)
+
+
+def synth_unrelated():
+    """As synth_related, each task reading its own random directions."""
+    return _synthetic(0.0)
+
+
+def many_labels():
+    """12 binary labels (scikit-learn's multi-label generator), 1000 rows."""
+    X, Y = make_multilabel_classification(
+        n_samples=1000, n_features=40, n_classes=12, n_labels=3, random_state=0)
+    return X, Y.astype(float), [f"label_{t}" for t in range(12)]
+
+
+PROBLEMS = {f.__name__: f for f in [
+    digits, digits_ink, wine, diabetes, cancer, synth_related, synth_partial,
+    synth_unrelated, many_labels, digits_missing, digits_rare,
+]}
+
+
+# ----------------------------------------------------------------- models
+class PerTaskLabelled(ClassifierMixin, BaseEstimator):
+    """One clone of ``estimator`` per task, each fitted on the rows labelled
+    for its task (MultiOutputClassifier cannot skip missing labels)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, Y):
+        self.estimators_ = []
+        for t in range(Y.shape[1]):
+            seen = ~np.isnan(Y[:, t])
+            self.estimators_.append(clone(self.estimator).fit(X[seen], Y[seen, t]))
+        return self
+
+    def predict(self, X):
+        return np.column_stack([e.predict(X) for e in self.estimators_])
+
+
+def peers():
+    """The scikit-learn models the defaults are measured against."""
+    return {
+        "MOC(LogisticRegression)": MultiOutputClassifier(LogisticRegression(max_iter=1000)),
+        "MOC(MLPClassifier)": MultiOutputClassifier(MLPClassifier(random_state=0)),
+        "MOC(HistGradientBoosting)": MultiOutputClassifier(
+            HistGradientBoostingClassifier(random_state=0)),
+        "RandomForest": RandomForestClassifier(random_state=0),
+        "KNeighbors": KNeighborsClassifier(),
+        "ClassifierChain(LogReg)": ClassifierChain(
+            LogisticRegression(max_iter=1000), random_state=0),
+        "MTC per task": MultiOutputClassifier(MultiTaskClassifier(random_state=0)),
+    }
+
+
+def _for_missing(model):
+    """The same model made to skip missing labels, or None if it cannot."""
+    if isinstance(model, ClassifierChain):
+        return None
+    if isinstance(model, MultiOutputClassifier):
+        return PerTaskLabelled(model.estimator)
+    if isinstance(model, MultiTaskClassifier):
+        return model
+    return PerTaskLabelled(model)
+
+
+# -------------------------------------------------------------- evaluation
+def _key(problem, model):
+    versions = f"sklearn {sklearn.__version__} torch {torch.__version__}"
+    if "MultiTaskClassifier" in repr(model):
+        versions += f" sklearn_mtl {sklearn_mtl.__version__}"
+    params = repr(sorted(model.get_params(deep=True).items(), key=lambda kv: kv[0]))
+    return f"{problem} | {type(model).__name__} | {params} | {versions} | {N_FOLDS} folds"
+
+
+def _mean_accuracy(Y_true, Y_pred):
+    """Per-task accuracy over the rows labelled for the task."""
+    out = []
+    for t in range(Y_true.shape[1]):
+        seen = ~np.isnan(Y_true[:, t])
+        out.append(float(np.mean(Y_pred[seen, t].astype(float) == Y_true[seen, t])))
+    return out
+
+
+def evaluate(problem, model, cache, refresh=False):
+    """Per-fold per-task accuracy, fit seconds and parameters of one model."""
+    X, Y, _ = PROBLEMS[problem]()
+    missing = np.isnan(Y).any()
+    if missing:
+        model = _for_missing(model)
+        if model is None:
+            return None
+    pipe = make_pipeline(StandardScaler(), model)
+    key = _key(problem, pipe)
+    if key in cache and not (refresh and "MultiTaskClassifier" in key):
+        return cache[key]
+    folds = KFold(N_FOLDS, shuffle=True, random_state=0).split(X)
+    result = {"accuracy": [], "fit_s": [], "parameters": None}
+    for train, test in folds:
+        fitted = clone(pipe)
+        y_train = Y[train] if missing else Y[train].astype(np.int64)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fitted.fit(X[train], y_train)
+        result["fit_s"].append(time.perf_counter() - start)
+        result["accuracy"].append(_mean_accuracy(Y[test], np.asarray(fitted.predict(X[test]))))
+        result["parameters"] = count_parameters(fitted)
+    cache[key] = result
+    _save(cache)
+    return result
+
+
+def _load():
+    return json.loads(CACHE.read_text()) if CACHE.exists() else {}
+
+
+def _save(cache):
+    # merge with what is on disk: two runs (peers, --tune) may share the file
+    CACHE.parent.mkdir(exist_ok=True)
+    merged = {**_load(), **cache}
+    tmp = CACHE.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
+    tmp.replace(CACHE)
+
+
+def _summary(result):
+    acc = np.asarray(result["accuracy"])  # (folds, tasks)
+    return acc.mean(axis=0), float(acc.mean()), float(np.sum(result["fit_s"]))
+
+
+# ------------------------------------------------------------------ tables
+def per_problem_table(problem, results, names):
+    lines = [f"\n### {problem}: {' '.join(PROBLEMS[problem].__doc__.split())}"]
+    header = f"{'model':<26}" + "".join(f"{n[:11]:>12}" for n in names)
+    header += f"{'mean':>8}{'fit s':>8}{'params':>10}"
+    lines += [header, "-" * len(header)]
+    for label, result in results.items():
+        if result is None:
+            lines.append(f"{label:<26}  n/a (cannot skip missing labels)")
+            continue
+        per_task, mean, fit_s = _summary(result)
+        params = result["parameters"]
+        lines.append(
+            f"{label:<26}" + "".join(f"{a:>12.3f}" for a in per_task)
+            + f"{mean:>8.3f}{fit_s:>8.1f}{params if params is not None else '-':>10}"
+        )
+    return "\n".join(lines)
+
+
+def summary_table(rows, ours_label):
+    """One line per problem: ours, the best peer, the gap, fit-time ratio to
+    MOC(MLPClassifier)."""
+    header = (f"{'problem':<16}{ours_label[:22]:>22}{'best peer':>36}{'gap':>8}"
+              f"{'fit vs MOC(MLP)':>17}")
+    lines = [header, "-" * len(header)]
+    for problem, results in rows.items():
+        ours = _summary(results[ours_label])
+        best_label, best = max(
+            ((k, _summary(v)) for k, v in results.items()
+             if k != ours_label and v is not None and not k.startswith("*")),
+            key=lambda kv: kv[1][1])
+        mlp = results.get("MOC(MLPClassifier)")
+        ratio = f"{ours[2] / _summary(mlp)[2]:.2f}x" if mlp else "-"
+        lines.append(
+            f"{problem:<16}{ours[1]:>22.3f}{best_label + f' {best[1]:.3f}':>36}"
+            f"{ours[1] - best[1]:>+8.3f}{ratio:>17}"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------- candidates
+def candidates():
+    """Configurations tried when choosing the defaults (``--tune``); "es" is
+    ``early_stopping=True``, which the default ``"auto"`` turns on for every
+    problem of the suite."""
+    base = dict(random_state=0)
+    es = dict(base, early_stopping=True)
+    return {
+        "no_es (0.1.0)": MultiTaskClassifier(early_stopping=False, **base),
+        "es": MultiTaskClassifier(**es),
+        "es+patience20": MultiTaskClassifier(n_iter_no_change=20, **es),
+        "es+bs64": MultiTaskClassifier(batch_size=64, **es),
+        "es+wd1e-2": MultiTaskClassifier(weight_decay=1e-2, **es),
+        "es+wd0.1": MultiTaskClassifier(weight_decay=0.1, **es),
+        "es+drop0.3": MultiTaskClassifier(dropout=0.3, **es),
+        "es+lr3e-3": MultiTaskClassifier(learning_rate_init=3e-3, **es),
+        "es+128": MultiTaskClassifier(hidden_layer_sizes=(128,), **es),
+        "es+wd1": MultiTaskClassifier(weight_decay=1.0, **es),
+        "es+lr3e-4": MultiTaskClassifier(learning_rate_init=3e-4, **es),
+        "es+drop0.5": MultiTaskClassifier(dropout=0.5, **es),
+        "es+val0.2": MultiTaskClassifier(validation_fraction=0.2, **es),
+        "no_es+wd1e-2": MultiTaskClassifier(early_stopping=False, weight_decay=1e-2, **base),
+        "no_es+drop0.3+wd1e-2": MultiTaskClassifier(
+            early_stopping=False, dropout=0.3, weight_decay=1e-2, **base),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--tune", action="store_true",
+                        help="compare candidate defaults instead of peers")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated candidate names (with --tune)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="refit our models even if cached")
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args()
+    problems = args.problems.split(",")
+    unknown = set(problems) - set(PROBLEMS)
+    if unknown:
+        parser.error(f"unknown problems {sorted(unknown)}; choose among {list(PROBLEMS)}")
+    cache = _load()
+    print(
+        f"sklearn_mtl {sklearn_mtl.__version__} | scikit-learn {sklearn.__version__} | "
+        f"torch {torch.__version__} | {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads | "
+        f"{N_FOLDS}-fold CV, StandardScaler in front of every model"
+    )
+    ours = candidates() if args.tune else {"MultiTaskClassifier()": MultiTaskClassifier(
+        random_state=0)}
+    if args.only:
+        ours = {k: v for k, v in ours.items() if k in args.only.split(",")}
+    rows = {}
+    for problem in problems:
+        X, Y, names = PROBLEMS[problem]()
+        results = {}
+        for label, model in ours.items():
+            results[label] = evaluate(problem, model, cache, refresh=args.refresh)
+        if not args.no_peers:
+            for label, model in peers().items():
+                results[label] = evaluate(problem, model, cache)
+        rows[problem] = results
+        print(per_problem_table(problem, results, names), flush=True)
+    if not args.no_peers:
+        for label in ours:
+            print(f"\n## Summary: {label} vs the best peer (mean per-task accuracy)")
+            print(summary_table(rows, label))
+    elif len(ours) > 1:
+        print("\n## Mean per-task accuracy of each candidate")
+        labels = list(ours)
+        print(f"{'problem':<16}" + "".join(f"{k[:14]:>15}" for k in labels))
+        totals = np.zeros(len(labels))
+        for problem, results in rows.items():
+            means = [_summary(results[k])[1] for k in labels]
+            totals += means
+            print(f"{problem:<16}" + "".join(f"{m:>15.3f}" for m in means))
+        print(f"{'average':<16}" + "".join(f"{m / len(rows):>15.3f}" for m in totals))
+        fit = [sum(_summary(rows[p][k])[2] for p in rows) for k in labels]
+        print(f"{'fit s (all)':<16}" + "".join(f"{f:>15.1f}" for f in fit))
+
+
+if __name__ == "__main__":
+    main()
