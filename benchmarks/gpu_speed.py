@@ -128,6 +128,7 @@ def plain_fit(X, Y, hidden, batch_size, epochs, *, precision, seed=0):
 def ours_fit(X, Y, hidden, batch_size, epochs, *, precision, device):
     return MultiTaskClassifier(
         hidden, batch_size=batch_size, max_iter=epochs, tol=0.0, device=str(device),
+        early_stopping=False,
         precision=precision, random_state=0,
     ).fit(X, Y)
 

@@ -108,12 +108,12 @@ print(conv_result)
 # relative difference over tasks (positive when the shared network is
 # better).
 #
-# On these folds the shared network and the four single-task networks are
-# equally accurate on average (Δm is about 0): the shared one is a little
-# better at ``digit`` and a little worse at ``loops``, by less than one point
-# of accuracy either way. The difference is in the cost, in the last two
-# rows of the table: one network instead of four has about a quarter of the
-# parameters and trains in a fraction of the time.
+# On these folds the shared network is about as accurate as the four
+# single-task networks on average (Δm, in the title, is within one percent
+# of zero), and no task differs by much more than the fold-to-fold spread.
+# The difference is in the cost, in the last two rows of the table: one
+# network instead of four has about a quarter of the parameters and trains
+# in a fraction of the time.
 ax = conv_result.plot()
 ax.set_ylim(0.9, 1.0)
 ax.legend(
@@ -210,14 +210,15 @@ print(f"'prime' accuracy, logistic regression on the embedding: "
       f"{on_embedding.score(Z[test], prime[test]):.3f}")
 
 # %%
-# The same linear model makes about half as many mistakes on the embedding as
-# on the pixels: the four training tasks taught the trunk features that tell
-# digits apart, and whether a digit is prime is easy to read from those.
+# The same linear model makes fewer mistakes on the embedding than on the
+# pixels: the four training tasks taught the trunk features that tell digits
+# apart, and whether a digit is prime is easy to read from those.
 #
 # A 2-D PCA projection of the embedding of the held-out images, coloured by
-# digit, shows that organisation: most digits form their own cluster, although
-# the network never saw these writers; a few overlap in two dimensions, such
-# as 1 and 8, or 7 and 9.
+# digit, shows that organisation, although the network never saw these
+# writers: several digits form clusters of their own, and those that overlap
+# here are told apart in the other dimensions of the embedding, which two
+# principal components cannot show.
 from sklearn.decomposition import PCA
 
 Z_2d = PCA(n_components=2).fit(Z[train]).transform(Z[test])

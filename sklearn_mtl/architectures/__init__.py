@@ -9,7 +9,8 @@ from ._hard import HardSharing
 from ._mmoe import MMoE
 from ._ple import PLE
 
-# name -> class: the one place a new architecture is registered
+#: The architectures ``architecture=<name>`` accepts: name -> class (or factory;
+#: ``"cgc"`` is a one-level PLE). The one place a new architecture is registered.
 ARCHITECTURES = {"hard": HardSharing, "mmoe": MMoE, "ple": PLE, "cgc": lambda: PLE(n_levels=1)}
 
 __all__ = ["ARCHITECTURES", "BaseArchitecture", "HardSharing", "MMoE", "PLE"]

@@ -19,7 +19,8 @@ from ._rlw import RandomLossWeighting
 from ._static import StaticWeighting
 from ._uncertainty import UncertaintyWeighting
 
-# name -> class: the one place a strategy is registered
+#: The strategies ``weighting=<name>`` accepts: name -> class. The one place a
+#: strategy is registered.
 WEIGHTINGS = {
     "static": StaticWeighting,
     "uncertainty": UncertaintyWeighting,
