@@ -128,11 +128,11 @@ def test_user_strategy_plugs_in(partly_labelled):
 
 
 def test_the_documented_custom_strategy_runs(partly_labelled):
-    """docs/custom.rst's example, kept in step with the contract."""
+    """docs/user_guide/custom.rst's example, kept in step with the contract."""
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parents[1] / "docs" / "custom.rst").read_text()
+    text = (Path(__file__).parents[1] / "docs" / "user_guide" / "custom.rst").read_text()
     code = re.search(r"code-block:: python\n\n(.*?)\n\n\n    clf =", text, re.S).group(1)
     namespace = {}
     exec("\n".join(line[4:] for line in code.splitlines()), namespace)
