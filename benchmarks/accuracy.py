@@ -341,6 +341,8 @@ def candidates():
         "es+lr3e-4": MultiTaskClassifier(learning_rate_init=3e-4, **es),
         "es+drop0.5": MultiTaskClassifier(dropout=0.5, **es),
         "es+val0.2": MultiTaskClassifier(validation_fraction=0.2, **es),
+        "es+heads64": MultiTaskClassifier(head_hidden_layer_sizes=(64,), **es),
+        "es+cgc": MultiTaskClassifier(architecture="cgc", **es),
         "no_es+wd1e-2": MultiTaskClassifier(early_stopping=False, weight_decay=1e-2, **base),
         "no_es+drop0.3+wd1e-2": MultiTaskClassifier(
             early_stopping=False, dropout=0.3, weight_decay=1e-2, **base),
