@@ -217,9 +217,16 @@ def _optimizer_options(device):
     train (``warm_start``).
     """
     fused_known = "fused" in inspect.signature(torch.optim.AdamW).parameters
-    if torch.device(device).type == "cuda" and fused_known and torch.__version__ >= "2.4":
+    if torch.device(device).type == "cuda" and fused_known and _torch_at_least(2, 4):
         return {"fused": True}
     return {}
+
+
+def _torch_at_least(major, minor):
+    """Whether torch is at least ``major.minor`` (compared as numbers: a string
+    comparison would put 2.13 before 2.4)."""
+    release = torch.__version__.split("+")[0].split(".")
+    return (int(release[0]), int(release[1])) >= (major, minor)
 
 
 # early_stopping="auto" holds out a validation set when it gets at least this many rows.

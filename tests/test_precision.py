@@ -174,5 +174,18 @@ def test_cuda_bfloat16_agrees_with_float32(digits):
 def test_cuda_optimizer_is_fused_where_torch_has_it(small):
     X, Y = small
     clf = MultiTaskClassifier(**TINY, device="cuda").fit(X, Y)
-    expected = torch.__version__ >= "2.4"
+    major, minor = (int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
+    expected = (major, minor) >= (2, 4)
     assert bool(clf.net_.optimizer_.defaults.get("fused")) == expected
+
+
+@pytest.mark.parametrize(
+    "version, expected",
+    [("2.13.0+cpu", True), ("2.4.0", True), ("2.3.1+cu121", False), ("1.13.1", False)],
+)
+def test_torch_version_check_compares_numbers(monkeypatch, version, expected):
+    # "2.13" < "2.4" as strings: the fused-kernel check must compare numbers
+    from sklearn_mtl._classifier import _torch_at_least
+
+    monkeypatch.setattr(torch, "__version__", version)
+    assert _torch_at_least(2, 4) is expected
