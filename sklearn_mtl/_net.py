@@ -48,28 +48,34 @@ class TensorData(torch.utils.data.Dataset):
     """Rows of ``X`` with their task codes and sample weights.
 
     ``X`` is a float tensor (already on its device) or a scipy CSR matrix,
-    which is densified one batch at a time.
+    which is densified one batch at a time. A subset (the training or the
+    validation rows of an early-stopping split) keeps the full arrays and the
+    positions of its rows, ``rows``, so that splitting copies nothing: each
+    batch gathers its rows from the caller's ``X``, as without a split.
     """
 
-    def __init__(self, X, codes=None, sample_weight=None):
+    def __init__(self, X, codes=None, sample_weight=None, rows=None):
         self.X = X
         self.codes = codes
         self.sample_weight = sample_weight
+        self.rows = rows
 
     def __len__(self):
-        return self.X.shape[0]
+        return self.X.shape[0] if self.rows is None else len(self.rows)
 
     def __getitem__(self, i):
         return self.batch(slice(i, i + 1))
 
     def subset(self, index):
-        """The rows at ``index`` (a LongTensor on CPU)."""
-        X = self.X[index.numpy()] if sp.issparse(self.X) else self.X[index.to(self.X.device)]
-        pick = lambda a: None if a is None else a[index.to(a.device)]  # noqa: E731
-        return TensorData(X, pick(self.codes), pick(self.sample_weight))
+        """The rows at ``index`` (a LongTensor), as a view: no data is copied."""
+        index = index.to(_index_device(self))
+        rows = index if self.rows is None else self.rows[index]
+        return TensorData(self.X, self.codes, self.sample_weight, rows)
 
     def batch(self, index, device=None):
         """``(X_batch, (codes_batch, weight_batch))`` for an index or a slice."""
+        if self.rows is not None:
+            index = self.rows[index]
         X = self.X
         if sp.issparse(X):
             rows = index.cpu().numpy() if torch.is_tensor(index) else index
@@ -148,7 +154,8 @@ class ValidationSplit:
 
     def __call__(self, dataset, y=None, **fit_params):
         # rows without any label teach nothing and cannot validate: train on them
-        labelled = (dataset.codes >= 0).any(dim=1).cpu()
+        codes = dataset.codes if dataset.rows is None else dataset.codes[dataset.rows]
+        labelled = (codes >= 0).any(dim=1).cpu()
         candidates = torch.nonzero(labelled).flatten()
         unlabelled = torch.nonzero(~labelled).flatten()
         n = len(candidates)

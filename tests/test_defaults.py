@@ -96,3 +96,25 @@ def test_unscaled_warning_only_on_a_fresh_fit():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 3 epochs on purpose
         clone(clf).set_params(warm_start=False)  # clone is not a fit
         clf.fit(X, y)
+
+
+def test_early_stopping_split_copies_no_features():
+    # early stopping is on by default: holding out validation rows must not
+    # copy X, the batches gather their rows from the caller's array
+    from sklearn_mtl._net import ValidationSplit
+
+    X, Y = _data(200)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    clf = MultiTaskClassifier(**TINY).fit(X, Y)
+    codes = np.where(Y >= 0, Y, -1).astype(np.int64)
+    data = clf.net_.prepare_data(X, codes)
+    train, valid = ValidationSplit(0.1, seed=0)(data)
+    assert len(train) == 180 and len(valid) == 20
+    for part in (train, valid):
+        assert part.X.data_ptr() == data.X.data_ptr() and np.shares_memory(part.X.numpy(), X)
+    # every row is in exactly one part, and a batch holds the rows it names
+    seen = np.concatenate([train.rows.numpy(), valid.rows.numpy()])
+    assert sorted(seen) == list(range(200))
+    X_batch, (codes_batch, _) = valid.batch(slice(0, 5))
+    np.testing.assert_array_equal(X_batch.numpy(), X[valid.rows[:5].numpy()])
+    np.testing.assert_array_equal(codes_batch.numpy(), codes[valid.rows[:5].numpy()])
