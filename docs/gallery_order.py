@@ -11,6 +11,7 @@ FIRST = [
     "plot_compare_single_task.py",
     "plot_grid_search_task_weights.py",
     "plot_weighting_strategies.py",
+    "plot_negative_transfer_architectures.py",
     "plot_digits_conv_trunk.py",
 ]
 
