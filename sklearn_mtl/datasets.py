@@ -7,6 +7,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
+__all__ = ["load_digits_multitask", "make_multitask_classification"]
+
 # Closed loops of each digit as usually written (4 drawn closed).
 _LOOPS = np.array([1, 0, 0, 0, 1, 0, 1, 0, 2, 1])
 

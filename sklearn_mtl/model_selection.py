@@ -12,6 +12,8 @@ from ._net import task_key
 from ._targets import _as_label_array, _missing_mask, _observed_values, _split_columns
 from .metrics import _final_step, task_scores
 
+__all__ = ["MultiTaskComparison", "compare_single_task", "count_parameters", "plot_loss_curves"]
+
 # metrics that need predict_proba, and those where lower is better
 _PROBA_METRICS = {"log_loss", "roc_auc"}
 _LOWER_IS_BETTER = {"log_loss"}

@@ -18,6 +18,8 @@ from torch import nn
 
 from .modules import ConvFeatures
 
+__all__ = ["BaseTrunk", "ConvTrunk", "TorchTrunk"]
+
 
 class BaseTrunk(BaseEstimator):
     """Base class of trunks: :meth:`build` returns an ``nn.Module`` that maps a

@@ -17,11 +17,7 @@ API_RST = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
 
 # Public-looking names that are deliberately not in the API reference, with the
 # reason. Only for modules without ``__all__``, whose public names are guessed.
-NOT_DOCUMENTED = {
-    "sklearn_mtl.trunks.resolve_input_shape": (
-        "helper of MultiTaskClassifier; trunks.py has no __all__ to say it is private"
-    ),
-}
+NOT_DOCUMENTED = {}
 
 
 def public_modules():
