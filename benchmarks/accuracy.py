@@ -482,34 +482,21 @@ def rank_table(rows):
 
 # --------------------------------------------------------------- candidates
 def candidates():
-    """Configurations tried when choosing the defaults (``--tune``).
-
-    Each changes the 0.1.0 defaults (dropout 0.1, no early stopping) in one or
-    two ways; "es" is ``early_stopping=True``, which the default ``"auto"``
-    turns on for every problem of the suite. "es+drop0" is the current default.
-    """
-    base = dict(random_state=0, dropout=0.1)  # 0.1.0's dropout, explicit
-    es = dict(base, early_stopping=True)
+    """Configurations tried when choosing the defaults (``--tune``), on the
+    tuning half. "0.1" is the 0.1.x defaults (``ensemble_size=1``, no input
+    scaling, no label smoothing)."""
+    base = dict(random_state=0)
+    ens = dict(base, ensemble_size=8)
     return {
-        "no_es (0.1.0)": MultiTaskClassifier(early_stopping=False, **base),
-        "es": MultiTaskClassifier(**es),
-        "es+drop0": MultiTaskClassifier(**dict(es, dropout=0.0)),
-        "es+patience20": MultiTaskClassifier(n_iter_no_change=20, **es),
-        "es+bs64": MultiTaskClassifier(batch_size=64, **es),
-        "es+wd1e-2": MultiTaskClassifier(weight_decay=1e-2, **es),
-        "es+wd0.1": MultiTaskClassifier(weight_decay=0.1, **es),
-        "es+wd1": MultiTaskClassifier(weight_decay=1.0, **es),
-        "es+drop0.3": MultiTaskClassifier(**dict(es, dropout=0.3)),
-        "es+drop0.5": MultiTaskClassifier(**dict(es, dropout=0.5)),
-        "es+lr3e-3": MultiTaskClassifier(learning_rate_init=3e-3, **es),
-        "es+lr3e-4": MultiTaskClassifier(learning_rate_init=3e-4, **es),
-        "es+128": MultiTaskClassifier(hidden_layer_sizes=(128,), **es),
-        "es+val0.2": MultiTaskClassifier(validation_fraction=0.2, **es),
-        "es+heads64": MultiTaskClassifier(head_hidden_layer_sizes=(64,), **es),
-        "es+cgc": MultiTaskClassifier(architecture="cgc", **es),
-        "no_es+wd1e-2": MultiTaskClassifier(early_stopping=False, weight_decay=1e-2, **base),
-        "no_es+drop0.3+wd1e-2": MultiTaskClassifier(
-            early_stopping=False, weight_decay=1e-2, **dict(base, dropout=0.3)),
+        "0.1": MultiTaskClassifier(**base),
+        "ens4": MultiTaskClassifier(**dict(base, ensemble_size=4)),
+        "ens8": MultiTaskClassifier(**ens),
+        "ens16": MultiTaskClassifier(**dict(base, ensemble_size=16)),
+        "ens8+robust": MultiTaskClassifier(input_scaling="robust", **ens),
+        "ens8+ls0.1": MultiTaskClassifier(label_smoothing=0.1, **ens),
+        "ens8+drop0.1": MultiTaskClassifier(dropout=0.1, **ens),
+        "ens8+w128": MultiTaskClassifier(hidden_layer_sizes=(128, 128), **ens),
+        "ens8+wd0.1": MultiTaskClassifier(weight_decay=0.1, **ens),
     }
 
 

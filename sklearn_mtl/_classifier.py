@@ -32,6 +32,7 @@ from ._targets import (
 from .architectures import ARCHITECTURES, BaseArchitecture, HardSharing
 from .metrics import subset_accuracy
 from .modules import LinearHeads, MultiTaskModule, SharedTrunk, TaskHeads
+from .modules._ensemble import RobustScaling, robust_statistics
 from .modules._mlp import ACTIVATIONS
 from .trunks import BaseTrunk, ConvTrunk, resolve_input_shape
 from .weighting import WEIGHTINGS, BaseWeighting
@@ -257,7 +258,8 @@ def _warn_if_unscaled(X, feature_names=None):
         f"{far.size} feature(s) are far from unit scale; the largest is {name} with mean "
         f"{mean[worst]:.4g} and standard deviation {std[worst]:.4g}. Neural networks "
         "train poorly on such inputs: standardize X first, e.g. "
-        "make_pipeline(StandardScaler(), MultiTaskClassifier()).",
+        "make_pipeline(StandardScaler(), MultiTaskClassifier()), or set "
+        "input_scaling='robust'.",
         UserWarning,
         stacklevel=4,  # the caller of fit, through scikit-learn's _fit_context
     )
@@ -307,6 +309,25 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         convolutional and custom trunks; one dimension may be -1 (inferred).
     head_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of each task's own head (none: a linear head).
+    ensemble_size : int, default=1
+        Number of independently initialised copies of the shared hidden
+        layers, trained together as one network (a deep ensemble,
+        Lakshminarayanan et al., 2017, computed with batched matrix
+        multiplies, as TabM trains its members, Gorishniy et al., 2025). The
+        architecture block and the heads are shared by the members; every
+        member is trained on every row, and the prediction is the mean of the
+        members' probabilities. Costs up to ``ensemble_size`` times the
+        compute and hidden-layer parameters of one network. Needs at least one
+        hidden layer.
+    input_scaling : {"robust"} or None, default=None
+        ``"robust"``: the network first centres each feature on its median,
+        divides by its inter-quartile range and smoothly clips the result to
+        +-3 (RealMLP's robust scaling, Holzmüller et al., 2024), with
+        statistics from the training rows; raw features of any scale then
+        train well. None: features are used as given (scale them first).
+    label_smoothing : float in [0, 1), default=0.0
+        Label smoothing of each task's training cross-entropy (the validation
+        loss is never smoothed).
     weighting : str or weighting object, default="static"
         How the task losses are combined into gradients: a name from
         :data:`sklearn_mtl.weighting.WEIGHTINGS` or a strategy object (its
@@ -448,6 +469,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "trunk": [None, StrOptions({"mlp", "conv"}), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
+        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "input_scaling": [None, StrOptions({"robust"})],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
         "weighting": [StrOptions(set(WEIGHTINGS)), BaseWeighting],
         "task_weights": [None, "array-like", dict],
         "class_weight": [None, StrOptions({"balanced"}), dict, list, tuple],
@@ -478,6 +502,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         trunk=None,
         input_shape=None,
         head_hidden_layer_sizes=(),
+        ensemble_size=1,
+        input_scaling=None,
+        label_smoothing=0.0,
         weighting="static",
         task_weights=None,
         class_weight=None,
@@ -504,6 +531,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.trunk = trunk
         self.input_shape = input_shape
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.ensemble_size = ensemble_size
+        self.input_scaling = input_scaling
+        self.label_smoothing = label_smoothing
         self.weighting = weighting
         self.task_weights = task_weights
         self.class_weight = class_weight
@@ -556,17 +586,30 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             return ConvTrunk()
         return self.trunk
 
-    def _build_module(self, n_features, n_classes):
+    def _build_module(self, X, n_classes):
+        n_features = X.shape[1]
         input_shape = resolve_input_shape(self.input_shape, n_features)
         trunk = self._trunk_object()
         extractor = None if trunk is None else trunk.build(n_features, input_shape)
+        hidden = self._sizes("hidden_layer_sizes")
+        if self.ensemble_size > 1 and not hidden:
+            raise ValueError(
+                f"ensemble_size={self.ensemble_size} needs at least one shared hidden "
+                "layer (the members differ by that layer's adapters); set "
+                "hidden_layer_sizes or ensemble_size=1."
+            )
+        scaling = None
+        if self.input_scaling == "robust":
+            scaling = RobustScaling(*robust_statistics(X))
         shared = SharedTrunk(
             extractor,
             n_features,
-            self._sizes("hidden_layer_sizes"),
+            hidden,
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
+            ensemble_size=self.ensemble_size,
+            scaling=scaling,
         )
         architecture = self._architecture_object()
         block = architecture.build(shared.out_features, len(n_classes))
@@ -583,7 +626,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     # parameters that shape the network: warm_start cannot change them
     _ARCHITECTURE_PARAMS = (
         "hidden_layer_sizes", "activation", "dropout", "batch_norm", "architecture", "trunk",
-        "input_shape", "head_hidden_layer_sizes", "weighting",
+        "input_shape", "head_hidden_layer_sizes", "weighting", "ensemble_size",
+        "input_scaling",
     )
 
     def _architecture(self):
@@ -656,7 +700,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "MultiTaskClassifier requires y to be passed, but the target y is None."
             )
-        if not warm:
+        if not warm and self.input_scaling is None:
             _warn_if_unscaled(X, getattr(self, "feature_names_in_", None))
         codes, encoding = encode_targets(y)
         check_consistent_length(X, codes)
@@ -717,7 +761,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _make_net(self, X, encoding, task_weights, class_weights, seed, device):
-        module = self._build_module(X.shape[1], encoding.n_classes)
+        module = self._build_module(X, encoding.n_classes)
         return MultiTaskNet(
             module,
             criterion=torch.nn.CrossEntropyLoss,  # unused: losses are per task
@@ -737,6 +781,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             shuffle=self.shuffle,
             seed=seed,
             precision=self.precision,
+            label_smoothing=self.label_smoothing,
         )
 
     def _resolve_early_stopping(self, codes):
@@ -757,6 +802,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.batch_size = self.batch_size
         net.shuffle = self.shuffle
         net.precision = self.precision
+        net.label_smoothing = self.label_smoothing
         stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
         net.callbacks = [("stop_on_plateau", stopper)]
         net.initialize_callbacks()

@@ -42,7 +42,8 @@ def _group_index(split_sizes, device):
     )
 
 
-def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=None):
+def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=None,
+                label_smoothing=0.0):
     """Weighted mean cross-entropy of each task over the rows labelled for it.
 
     Parameters
@@ -57,6 +58,10 @@ def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=No
         Per-task weight of each class.
     sample_weight : Tensor of shape (n,), optional
         Weight of each row.
+    label_smoothing : float, default=0.0
+        Share of each target's probability spread evenly over the task's
+        classes (Szegedy et al., 2016, "Rethinking the Inception
+        Architecture", section 7).
 
     Returns
     -------
@@ -85,7 +90,8 @@ def task_losses(logits, codes, split_sizes, class_weights=None, sample_weight=No
         safe_target = target.clamp_min(0)
         # float32 even under autocast: log-softmax in bf16 loses the small losses
         nll = F.cross_entropy(
-            block.float().reshape(n * len(tasks), k), safe_target.reshape(-1), reduction="none"
+            block.float().reshape(n * len(tasks), k), safe_target.reshape(-1), reduction="none",
+            label_smoothing=label_smoothing,
         ).view(n, len(tasks))
         weight = labelled.to(nll.dtype)
         if sample_weight is not None:

@@ -25,6 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._loss import task_losses
+from .modules._ensemble import combine_members
 
 # Keep X on the GPU when it takes at most this share of the free memory.
 _DEVICE_MEMORY_SHARE = 0.5
@@ -235,11 +236,19 @@ class MultiTaskNet(NeuralNet):
         Seeds the shuffling of batches.
     precision : {"float32", "bfloat16"}
         "bfloat16": forward passes run under ``torch.autocast`` in bf16.
+    label_smoothing : float
+        Label smoothing of every task's training cross-entropy.
+
+    With an ensemble module (``module.ensemble_size = k > 1``), each member is
+    trained on every row (the task loss is the mean over members of their
+    losses, as in TabM), while validation and prediction use the ensemble:
+    the mean of the members' probabilities.
     """
 
     def __init__(
         self, module, *args, task_names=(), weighting=None, task_weights=None,
-        class_weights=None, shuffle=True, seed=0, precision="float32", **kwargs
+        class_weights=None, shuffle=True, seed=0, precision="float32",
+        label_smoothing=0.0, **kwargs
     ):
         super().__init__(module, *args, **kwargs)
         self.task_names = list(task_names)
@@ -249,6 +258,7 @@ class MultiTaskNet(NeuralNet):
         self.shuffle = shuffle
         self.seed = seed
         self.precision = precision
+        self.label_smoothing = label_smoothing
 
     @property
     def _default_callbacks(self):
@@ -403,9 +413,22 @@ class MultiTaskNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         codes, weight = y_true
+        k = self.module_.ensemble_size
+        if training and k > 1:
+            # every member's rows are consecutive: repeat each row's labels k times
+            codes = codes.repeat_interleave(k, dim=0)
+            weight = None if weight is None else weight.repeat_interleave(k, dim=0)
         return task_losses(
-            y_pred, codes, self.module_.split_sizes, self._class_weights_dev, weight
+            y_pred, codes, self.module_.split_sizes, self._class_weights_dev, weight,
+            label_smoothing=self.label_smoothing if training else 0.0,
         )
+
+    def ensemble_logits(self, Xb):
+        """The forward pass seen from outside: the ensemble's log-probabilities
+        when the module has members, else its logits."""
+        logits = self.infer(Xb)
+        k = self.module_.ensemble_size
+        return logits if k == 1 else combine_members(logits, k, self.module_.split_sizes)
 
     def train_step(self, batch, **fit_params):
         # train/eval mode is set once per epoch in run_single_epoch
@@ -425,7 +448,7 @@ class MultiTaskNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         Xb, yb = batch
         with torch.inference_mode():
-            logits = self.infer(Xb)
+            logits = self.ensemble_logits(Xb)
             losses, denominators = self.get_loss(logits, yb, training=False)
             codes = yb[0]
             correct = torch.stack(
@@ -505,7 +528,7 @@ class MultiTaskNet(NeuralNet):
 
     def predict_logits(self, X):
         """Concatenated logits of ``X`` (numpy float32 or CSR) as a CPU tensor."""
-        return self._batched(X, self.infer)
+        return self._batched(X, self.ensemble_logits)
 
     def predict_embedding(self, X):
         """The module's shared representation of ``X`` as a CPU tensor."""
