@@ -339,9 +339,15 @@ def folds(problem):
     return list(KFold(N_FOLDS, shuffle=True, random_state=0).split(X))
 
 
-def evaluate(problem, model, cache, refresh=False, fit_params=None):
-    """Per-fold per-task accuracy, fit seconds and parameters of one model."""
-    X, Y, _, _ = load_problem(problem)
+def evaluate(problem, model, cache, refresh=False):
+    """Per-fold per-task accuracy, fit seconds and parameters of one model.
+
+    Where rows share a unit, our model gets the groups through ``fit`` (its
+    early-stopping split then holds out whole groups), as a user who has
+    them would pass them.
+    """
+    X, Y, _, groups = load_problem(problem)
+    pass_groups = groups is not None and isinstance(model, MultiTaskClassifier)
     for name, limit in PYTABKIT_MAX_ROWS.items():
         if name in repr(model) and X.shape[0] > limit:
             return None
@@ -351,14 +357,14 @@ def evaluate(problem, model, cache, refresh=False, fit_params=None):
         if model is None:
             return None
     pipe = make_pipeline(preprocessing(X), model)
-    key = _key(problem, pipe)
+    key = _key(problem, pipe) + (" | groups in fit" if pass_groups else "")
     if key in cache and not (refresh and "MultiTaskClassifier" in key):
         return cache[key]
     result = {"accuracy": [], "fit_s": [], "parameters": None}
     for train, test in folds(problem):
         fitted = clone(pipe)
         y_train = Y[train] if missing else Y[train].astype(np.int64)
-        extra = fit_params(problem, train) if fit_params else {}
+        extra = {"multitaskclassifier__groups": groups[train]} if pass_groups else {}
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -497,6 +503,11 @@ def candidates():
         "ens8+drop0.1": MultiTaskClassifier(dropout=0.1, **ens),
         "ens8+w128": MultiTaskClassifier(hidden_layer_sizes=(128, 128), **ens),
         "ens8+wd0.1": MultiTaskClassifier(weight_decay=0.1, **ens),
+        "ls0.1": MultiTaskClassifier(label_smoothing=0.1, **base),
+        "ens4+ls0.1": MultiTaskClassifier(label_smoothing=0.1, **dict(base, ensemble_size=4)),
+        "ens8+ls0.1+robust": MultiTaskClassifier(label_smoothing=0.1, input_scaling="robust",
+                                                 **ens),
+        "ens8+ls0.2": MultiTaskClassifier(label_smoothing=0.2, **ens),
     }
 
 

@@ -178,6 +178,23 @@ def _check_fit_sample_weight(sample_weight, X, codes, task_names):
     return (sample_weight / sample_weight.mean()).astype(np.float32)
 
 
+def _check_groups(groups, n_samples):
+    """Integer codes of ``groups`` (any hashable labels, one per row), or None."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups must have one entry per row of X ({n_samples}); got shape "
+            f"{groups.shape}."
+        )
+    if groups.dtype.kind == "f" and np.isnan(groups).any():
+        raise ValueError("groups contains NaN: give every row a group.")
+    _, codes = np.unique(groups.astype(str) if groups.dtype.kind == "O" else groups,
+                         return_inverse=True)
+    return codes.astype(np.int64)
+
+
 def _same_value(a, b):
     """Equality that also holds for arrays and tensors (element-wise otherwise)."""
     if a is b:
@@ -673,7 +690,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Train the network on all tasks jointly.
 
         Parameters
@@ -686,6 +703,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             marks a missing label.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row in every task's loss.
+        groups : array-like of shape (n_samples,), default=None
+            The unit each row comes from (a patient, a user, a source image),
+            when several rows share one. Early stopping then holds out whole
+            groups, so that the validation loss is not flattered by rows whose
+            twins are in training. Ignored without early stopping. In a
+            ``Pipeline``, pass it as ``multitaskclassifier__groups=...``.
 
         Returns
         -------
@@ -707,6 +730,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         names = list(encoding.task_names)
         if sample_weight is not None:
             sample_weight = _check_fit_sample_weight(sample_weight, X, codes, names)
+        group_codes = _check_groups(groups, X.shape[0])
         task_weights = _resolve_task_weights(self.task_weights, names)
         class_weights = _resolve_class_weights(
             self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
@@ -729,7 +753,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
             early_stopping = self._resolve_early_stopping(codes)
-            self._set_callbacks(net, seed, early_stopping)
+            self._set_callbacks(net, seed, early_stopping, group_codes)
             data = net.prepare_data(X, codes, sample_weight)
             net.partial_fit(data, None)
 
@@ -790,9 +814,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         n_labelled = int((codes >= 0).any(axis=1).sum())
         return n_labelled * self.validation_fraction >= _AUTO_MIN_VALIDATION_ROWS
 
-    def _set_callbacks(self, net, seed, early_stopping):
+    def _set_callbacks(self, net, seed, early_stopping, groups=None):
         if early_stopping:
-            net.train_split = ValidationSplit(self.validation_fraction, seed)
+            net.train_split = ValidationSplit(self.validation_fraction, seed, groups)
             monitor, restore = "valid_loss", True
         else:
             net.train_split = None

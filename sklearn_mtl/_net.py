@@ -146,12 +146,14 @@ class ValidationSplit:
     """Hold out a random ``fraction`` of the rows for validation.
 
     Not stratified: skorch's default split stratifies on ``y``, which fails on
-    a 2-D target.
+    a 2-D target. With ``groups`` (one integer code per row of the full data),
+    whole groups are held out, so that no group has rows on both sides.
     """
 
-    def __init__(self, fraction, seed):
+    def __init__(self, fraction, seed, groups=None):
         self.fraction = fraction
         self.seed = seed
+        self.groups = groups
 
     def __call__(self, dataset, y=None, **fit_params):
         # rows without any label teach nothing and cannot validate: train on them
@@ -167,9 +169,37 @@ class ValidationSplit:
             )
         n_valid = min(max(int(round(self.fraction * n)), 1), n - 1)
         generator = torch.Generator().manual_seed(self.seed)
+        if self.groups is not None:
+            return self._split_groups(dataset, labelled, n_valid, generator)
         order = candidates[torch.randperm(n, generator=generator)]
         train = torch.cat([order[n_valid:], unlabelled])
         return dataset.subset(train), dataset.subset(order[:n_valid])
+
+    def _split_groups(self, dataset, labelled, n_valid, generator):
+        """Whole groups, in random order, until ``n_valid`` labelled rows are held out."""
+        groups = torch.as_tensor(self.groups)
+        if dataset.rows is not None:
+            groups = groups[dataset.rows.cpu()]
+        unique, inverse = torch.unique(groups, return_inverse=True)
+        if len(unique) < 2:
+            raise ValueError(
+                "early_stopping with groups needs at least 2 groups to hold out a "
+                f"validation set; got {len(unique)}. Pass more groups or set "
+                "early_stopping=False."
+            )
+        labelled_per_group = torch.bincount(inverse, weights=labelled.double(),
+                                            minlength=len(unique))
+        order = torch.randperm(len(unique), generator=generator)
+        cumulative = torch.cumsum(labelled_per_group[order], 0)
+        # at least one group, never all of them
+        n_groups = int(torch.searchsorted(cumulative, float(n_valid)).item()) + 1
+        n_groups = min(max(n_groups, 1), len(unique) - 1)
+        held_out = torch.zeros(len(unique), dtype=torch.bool)
+        held_out[order[:n_groups]] = True
+        valid_row = held_out[inverse] & labelled
+        train = torch.nonzero(~valid_row).flatten()
+        valid = torch.nonzero(valid_row).flatten()
+        return dataset.subset(train), dataset.subset(valid)
 
 
 class StopOnPlateau(Callback):
