@@ -2,6 +2,6 @@
 
 from ._classifier import MultiTaskClassifier
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["MultiTaskClassifier", "__version__"]

@@ -247,6 +247,9 @@ def _torch_at_least(major, minor):
     return (int(release[0]), int(release[1])) >= (major, minor)
 
 
+# ensemble_size="auto": members of the shared hidden layers (benchmarks/accuracy.py).
+_AUTO_ENSEMBLE_SIZE = 4
+
 # early_stopping="auto" holds out a validation set when it gets at least this many rows.
 _AUTO_MIN_VALIDATION_ROWS = 10
 
@@ -293,8 +296,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     all tasks and whose output has one linear classification head per task
     (hard parameter sharing, Caruana, 1997). All tasks are trained together by
     minimising ``sum_t task_weights[t] * loss_t``, where ``loss_t`` is the mean
-    cross-entropy of task ``t`` over the rows labelled for it. Trains on CUDA
-    when available, on the CPU otherwise.
+    cross-entropy of task ``t`` over the rows labelled for it. By default the
+    shared layers are an ensemble of four members whose probabilities are
+    averaged, the inputs are robustly scaled inside the network and the
+    training loss is label-smoothed. Trains on CUDA when available, on the CPU
+    otherwise.
 
     Parameters
     ----------
@@ -326,7 +332,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         convolutional and custom trunks; one dimension may be -1 (inferred).
     head_hidden_layer_sizes : tuple of int, default=()
         Hidden layers of each task's own head (none: a linear head).
-    ensemble_size : int, default=1
+    ensemble_size : int or "auto", default="auto"
         Number of independently initialised copies of the shared hidden
         layers, trained together as one network (a deep ensemble,
         Lakshminarayanan et al., 2017, computed with batched matrix
@@ -335,16 +341,23 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         member is trained on every row, and the prediction is the mean of the
         members' probabilities. Costs up to ``ensemble_size`` times the
         compute and hidden-layer parameters of one network. Needs at least one
-        hidden layer.
-    input_scaling : {"robust"} or None, default=None
+        shared hidden layer. ``"auto"``: 4 members when ``hidden_layer_sizes``
+        has a layer, else 1 (a mixture of experts reading ``X`` directly);
+        ``ensemble_size_`` tells what was used. 1 gives a single network (the
+        default before 0.2). See the user guide's page on defaults for what
+        each value measured.
+    input_scaling : {"robust"} or None, default="robust"
         ``"robust"``: the network first centres each feature on its median,
         divides by its inter-quartile range and smoothly clips the result to
         +-3 (RealMLP's robust scaling, Holzmüller et al., 2024), with
-        statistics from the training rows; raw features of any scale then
-        train well. None: features are used as given (scale them first).
-    label_smoothing : float in [0, 1), default=0.0
-        Label smoothing of each task's training cross-entropy (the validation
-        loss is never smoothed).
+        statistics from the training rows, so that raw features of any scale
+        train well, with or without a scaler in front. None: features are used
+        as given (scale them first; ``fit`` warns when they are far from unit
+        scale).
+    label_smoothing : float in [0, 1), default=0.1
+        Label smoothing of each task's training cross-entropy (Szegedy et
+        al., 2016); the validation loss is never smoothed. 0 trains on the
+        plain cross-entropy.
     weighting : str or weighting object, default="static"
         How the task losses are combined into gradients: a name from
         :data:`sklearn_mtl.weighting.WEIGHTINGS` or a strategy object (its
@@ -441,6 +454,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Device the network was trained on.
     early_stopping_ : bool
         Whether early stopping was used (resolves ``early_stopping="auto"``).
+    ensemble_size_ : int
+        Members of the shared hidden layers (resolves ``ensemble_size="auto"``).
     net_ : MultiTaskNet
         The fitted skorch net; ``net_.module_`` is the torch module.
     history_ : skorch History
@@ -464,6 +479,15 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     ----------
     Caruana, R. (1997). Multitask learning. Machine Learning, 28(1), 41-75.
 
+    Lakshminarayanan, B., Pritzel, A., & Blundell, C. (2017). Simple and
+    scalable predictive uncertainty estimation using deep ensembles. NeurIPS.
+
+    Gorishniy, Y., Kotelnikov, A., & Babenko, A. (2025). TabM: Advancing
+    tabular deep learning with parameter-efficient ensembling. ICLR.
+
+    Holzmüller, D., Grinsztajn, L., & Steinwart, I. (2024). Better by default:
+    Strong pre-tuned MLPs and boosted trees on tabular data. NeurIPS.
+
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskClassifier
@@ -486,7 +510,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "trunk": [None, StrOptions({"mlp", "conv"}), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
-        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                          StrOptions({"auto"})],
         "input_scaling": [None, StrOptions({"robust"})],
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
         "weighting": [StrOptions(set(WEIGHTINGS)), BaseWeighting],
@@ -519,9 +544,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         trunk=None,
         input_shape=None,
         head_hidden_layer_sizes=(),
-        ensemble_size=1,
-        input_scaling=None,
-        label_smoothing=0.0,
+        ensemble_size="auto",
+        input_scaling="robust",
+        label_smoothing=0.1,
         weighting="static",
         task_weights=None,
         class_weight=None,
@@ -609,7 +634,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         trunk = self._trunk_object()
         extractor = None if trunk is None else trunk.build(n_features, input_shape)
         hidden = self._sizes("hidden_layer_sizes")
-        if self.ensemble_size > 1 and not hidden:
+        ensemble_size = self._resolve_ensemble_size()
+        if ensemble_size > 1 and not hidden:
             raise ValueError(
                 f"ensemble_size={self.ensemble_size} needs at least one shared hidden "
                 "layer (the members differ by that layer's adapters); set "
@@ -625,7 +651,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
-            ensemble_size=self.ensemble_size,
+            ensemble_size=ensemble_size,
             scaling=scaling,
         )
         architecture = self._architecture_object()
@@ -766,6 +792,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight_ = class_weights
         self.device_ = str(device)
         self.early_stopping_ = early_stopping
+        self.ensemble_size_ = int(net.module_.ensemble_size)
         self.n_iter_ = len(net.history)
         last = net.history[-1]
         self.applied_weights_ = np.array(
@@ -774,6 +801,16 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self._fitted_architecture = self._architecture()
         self._fitted_device_param = self.device
         stopper = dict(net.callbacks_)["stop_on_plateau"]
+        if getattr(net, "interrupted_", False):
+            restored = " (the best epoch's weights restored)" if early_stopping else ""
+            warnings.warn(
+                f"Training was interrupted at epoch {self.n_iter_}{restored}; the "
+                "estimator keeps the weights trained so far and can predict, or "
+                "continue with warm_start=True.",
+                UserWarning,
+                stacklevel=2,
+            )
+            raise KeyboardInterrupt
         if stopper.wait_ < self.n_iter_no_change:
             monitored = "validation" if early_stopping else "training"
             warnings.warn(
@@ -807,6 +844,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             precision=self.precision,
             label_smoothing=self.label_smoothing,
         )
+
+    def _resolve_ensemble_size(self):
+        if self.ensemble_size != "auto":
+            return int(self.ensemble_size)
+        return _AUTO_ENSEMBLE_SIZE if self._sizes("hidden_layer_sizes") else 1
 
     def _resolve_early_stopping(self, codes):
         if self.early_stopping != "auto":

@@ -202,6 +202,14 @@ class ValidationSplit:
         return dataset.subset(train), dataset.subset(valid)
 
 
+class StopTraining(Exception):
+    """Raised by a callback to end training early.
+
+    Not ``KeyboardInterrupt`` (skorch's own idiom): skorch swallows that one,
+    so a user's Ctrl-C and a planned stop would look the same.
+    """
+
+
 class StopOnPlateau(Callback):
     """Stop when a monitored loss has not improved by ``tol`` for
     ``patience`` epochs; optionally restore the best epoch's weights.
@@ -240,7 +248,7 @@ class StopOnPlateau(Callback):
                 }
         self.wait_ = 0 if improved else self.wait_ + 1
         if self.wait_ >= self.patience:
-            raise KeyboardInterrupt  # skorch's way to end fit_loop early
+            raise StopTraining
 
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self.best_state_ is not None:
@@ -293,6 +301,20 @@ class MultiTaskNet(NeuralNet):
     @property
     def _default_callbacks(self):
         return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # A planned stop ends the loop quietly. A real Ctrl-C is recorded
+        # before skorch's partial_fit swallows it (and still runs
+        # on_train_end, which restores the best epoch), so that the estimator
+        # can re-raise it once the fitted state is set.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except StopTraining:
+            return self
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
 
     # ----------------------------------------------------------------- data
     def _device(self):

@@ -101,6 +101,18 @@ def test_ensemble_is_reproducible_and_pickles(digits):
     np.testing.assert_array_equal(loaded.predict(X_test), a.predict(X_test))
 
 
+def test_auto_ensemble_has_four_members_with_hidden_layers_else_one(digits):
+    X, Y, _, _ = digits
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2)).fit(X[:100], Y[:100])
+    assert clf.ensemble_size_ == 4
+    assert clf.net_.module_.ensemble_size == 4
+    from sklearn_mtl.architectures import MMoE
+
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, hidden_layer_sizes=()),
+                              architecture=MMoE(n_experts=2)).fit(X[:100], Y[:100])
+    assert clf.ensemble_size_ == 1
+
+
 def test_ensemble_needs_a_hidden_layer(digits):
     X, Y, _, _ = digits
     clf = MultiTaskClassifier(hidden_layer_sizes=(), ensemble_size=4, max_iter=2)
@@ -164,3 +176,34 @@ def test_groups_pass_through_fit_and_are_checked(digits):
         MultiTaskClassifier(**FAST).fit(X[:300], Y[:300], groups=groups[:10])
     with pytest.raises(ValueError, match="at least 2 groups"):
         MultiTaskClassifier(**FAST).fit(X[:300], Y[:300], groups=np.zeros(300))
+
+
+def test_ctrl_c_propagates_and_leaves_a_usable_model(digits, monkeypatch):
+    from sklearn_mtl._net import MultiTaskNet
+
+    X, Y, X_test, _ = digits
+    original = MultiTaskNet.run_single_epoch
+    calls = {"n": 0}
+
+    def interrupt_at_third_epoch(self, iterator, training, *args, **kwargs):
+        if training:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt  # what Ctrl-C raises inside the loop
+        return original(self, iterator, training, *args, **kwargs)
+
+    monkeypatch.setattr(MultiTaskNet, "run_single_epoch", interrupt_at_third_epoch)
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=50))
+    with pytest.warns(UserWarning, match="interrupted at epoch 2"):
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, Y)
+    assert clf.n_iter_ == 2
+    assert clf.predict(X_test).shape == (len(X_test), Y.shape[1])  # usable
+
+
+def test_early_stopping_is_not_mistaken_for_ctrl_c(digits):
+    X, Y, _, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = MultiTaskClassifier(n_iter_no_change=2, **dict(FAST, max_iter=200)).fit(X, Y)
+    assert clf.n_iter_ < 200
