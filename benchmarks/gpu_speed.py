@@ -126,9 +126,10 @@ def plain_fit(X, Y, hidden, batch_size, epochs, *, precision, seed=0):
 
 
 def ours_fit(X, Y, hidden, batch_size, epochs, *, precision, device):
+    # one network, as the plain loop trains: no ensemble, smoothing or input scaling
     return MultiTaskClassifier(
         hidden, batch_size=batch_size, max_iter=epochs, tol=0.0, device=str(device),
-        early_stopping=False,
+        early_stopping=False, ensemble_size=1, label_smoothing=0.0, input_scaling=None,
         precision=precision, random_state=0,
     ).fit(X, Y)
 

@@ -793,20 +793,24 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.device_ = str(device)
         self.early_stopping_ = early_stopping
         self.ensemble_size_ = int(net.module_.ensemble_size)
+        interrupted = getattr(net, "interrupted_", False)
+        if interrupted and len(net.history) and "train_loss" not in net.history[-1]:
+            del net.history[-1]  # the epoch that Ctrl-C cut short
         self.n_iter_ = len(net.history)
-        last = net.history[-1]
+        last = net.history[-1] if len(net.history) else {}
         self.applied_weights_ = np.array(
             [last.get(weight_key(name), np.nan) for name in encoding.task_names]
         )
         self._fitted_architecture = self._architecture()
         self._fitted_device_param = self.device
         stopper = dict(net.callbacks_)["stop_on_plateau"]
-        if getattr(net, "interrupted_", False):
+        if interrupted:
             restored = " (the best epoch's weights restored)" if early_stopping else ""
             warnings.warn(
-                f"Training was interrupted at epoch {self.n_iter_}{restored}; the "
-                "estimator keeps the weights trained so far and can predict, or "
-                "continue with warm_start=True.",
+                f"Training was interrupted during epoch {self.n_iter_ + 1}, after "
+                f"{self.n_iter_} complete epoch(s){restored}; the estimator keeps the "
+                "weights trained so far and can predict, or continue with "
+                "warm_start=True.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -50,7 +50,9 @@ def test_learns_every_task_and_predicts_shapes(fitted, digits):
     assert list(fitted.task_names_) == ["task_0", "task_1", "task_2", "task_3"]
     assert fitted.n_features_in_ == 64
     assert fitted.n_iter_ == len(fitted.history_) >= 1
-    assert fitted.n_parameters_ == 64 * 64 + 64 + 64 * 17 + 17
+    # four members of the shared layer (ensemble_size="auto"), one set of heads
+    assert fitted.ensemble_size_ == 4
+    assert fitted.n_parameters_ == 4 * (64 * 64 + 64) + 64 * 17 + 17
 
 
 def test_one_dimensional_y_behaves_like_a_single_task_classifier(digits):

@@ -16,6 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_mtl import MultiTaskClassifier
 
 TINY = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+# the unit-scale warning is for networks that read X as given
+UNSCALED = dict(TINY, input_scaling=None)
 
 
 def _data(n, n_features=5, seed=0):
@@ -68,10 +70,10 @@ def test_unscaled_features_warn_with_the_worst_column():
     X, y = load_wine(return_X_y=True, as_frame=True)
     X_before = X.copy()
     with pytest.warns(UserWarning, match=r"'proline' \(column 12\) with mean 746.9"):
-        MultiTaskClassifier(**TINY).fit(X, y)
+        MultiTaskClassifier(**UNSCALED).fit(X, y)
     pd.testing.assert_frame_equal(X, X_before)  # nothing of the caller's data changes
     with pytest.warns(UserWarning, match=r"largest is column 12 with mean"):
-        MultiTaskClassifier(**TINY).fit(X.to_numpy(), y)
+        MultiTaskClassifier(**UNSCALED).fit(X.to_numpy(), y)
 
 
 def test_standardized_or_sparse_features_do_not_warn():
@@ -79,16 +81,16 @@ def test_standardized_or_sparse_features_do_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)  # 3 epochs on purpose
-        make_pipeline(StandardScaler(), MultiTaskClassifier(**TINY)).fit(X, y)
+        make_pipeline(StandardScaler(), MultiTaskClassifier(**UNSCALED)).fit(X, y)
         # digits' raw 0-16 pixels train fine (benchmarks/accuracy.py): no warning
-        MultiTaskClassifier(**TINY).fit(np.tile(np.arange(17.0), (20, 1)), np.arange(20) % 2)
+        MultiTaskClassifier(**UNSCALED).fit(np.tile(np.arange(17.0), (20, 1)), np.arange(20) % 2)
         # sparse counts are left alone: centring them would densify
-        MultiTaskClassifier(**TINY).fit(sp.csr_matrix(X * 100), y)
+        MultiTaskClassifier(**UNSCALED).fit(sp.csr_matrix(X * 100), y)
 
 
 def test_unscaled_warning_only_on_a_fresh_fit():
     X, y = load_wine(return_X_y=True)
-    clf = MultiTaskClassifier(warm_start=True, **TINY)
+    clf = MultiTaskClassifier(warm_start=True, **UNSCALED)
     with pytest.warns(UserWarning, match="far from unit scale"):
         clf.fit(X, y)
     with warnings.catch_warnings():

@@ -126,7 +126,7 @@ def test_robust_input_scaling_trains_on_raw_features_without_warning():
     order = rng.permutation(len(X))
     train, test = order[:120], order[120:]
     X_before = X.copy()
-    raw = MultiTaskClassifier(hidden_layer_sizes=(64,), random_state=0)
+    raw = MultiTaskClassifier(hidden_layer_sizes=(64,), input_scaling=None, random_state=0)
     with pytest.warns(UserWarning, match="far from unit scale"):
         raw.fit(X[train], y[train])
     robust = MultiTaskClassifier(hidden_layer_sizes=(64,), input_scaling="robust",
@@ -194,7 +194,7 @@ def test_ctrl_c_propagates_and_leaves_a_usable_model(digits, monkeypatch):
 
     monkeypatch.setattr(MultiTaskNet, "run_single_epoch", interrupt_at_third_epoch)
     clf = MultiTaskClassifier(**dict(FAST, max_iter=50))
-    with pytest.warns(UserWarning, match="interrupted at epoch 2"):
+    with pytest.warns(UserWarning, match="interrupted during epoch 3, after 2 complete"):
         with pytest.raises(KeyboardInterrupt):
             clf.fit(X, Y)
     assert clf.n_iter_ == 2
