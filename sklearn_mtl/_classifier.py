@@ -285,6 +285,24 @@ def _warn_if_unscaled(X, feature_names=None):
     )
 
 
+def _check_numeric_frame(X):
+    """A DataFrame with string or categorical columns: name them and say how to
+    encode them (pandas' own "could not convert string to float" does neither)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [str(name) for name, dtype in dtypes.items()
+           if getattr(dtype, "kind", "O") not in "biuf"]
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ValueError(
+            f"X has {len(bad)} non-numeric column(s): {shown}. MultiTaskClassifier "
+            "needs numeric features: encode them first, e.g. make_pipeline("
+            "ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), "
+            f"{bad[:5]!r})], remainder='passthrough'), MultiTaskClassifier())."
+        )
+
+
 def _count_parameters(module):
     return int(sum(p.numel() for p in module.parameters()))
 
@@ -630,8 +648,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
 
     def _build_module(self, X, n_classes):
         n_features = X.shape[1]
-        input_shape = resolve_input_shape(self.input_shape, n_features)
         trunk = self._trunk_object()
+        if trunk is None and self.input_shape is not None:
+            raise ValueError(
+                f"input_shape={self.input_shape!r} is only read by a convolutional or "
+                "custom trunk, and trunk is None: set trunk='conv' (or a TorchTrunk), "
+                "or leave input_shape=None."
+            )
+        input_shape = resolve_input_shape(self.input_shape, n_features)
         extractor = None if trunk is None else trunk.build(n_features, input_shape)
         hidden = self._sizes("hidden_layer_sizes")
         ensemble_size = self._resolve_ensemble_size()
@@ -742,6 +766,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         warm = self.warm_start and hasattr(self, "net_")
+        _check_numeric_frame(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=np.float32, reset=not warm
         )
@@ -880,6 +905,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------- inference
     def _check_X(self, X):
         check_is_fitted(self)
+        _check_numeric_frame(X)
         return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
 
     def _logits(self, X):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
 
 from ._classifier import MultiTaskClassifier
 from ._net import task_key
@@ -227,6 +228,16 @@ class MultiTaskComparison:
         return ax
 
 
+def _behind_preprocessing(estimator, baseline):
+    """``baseline`` behind the preprocessing steps of a Pipeline ``estimator``."""
+    if not isinstance(estimator, Pipeline) or isinstance(baseline, Pipeline):
+        return baseline
+    steps = [(name, clone(step)) for name, step in estimator.steps[:-1]]
+    if not steps:
+        return baseline
+    return Pipeline(steps + [(type(baseline).__name__.lower(), baseline)])
+
+
 def compare_single_task(
     estimator, X, Y, *, baseline=None, cv=5, metric="accuracy", task_names=None
 ):
@@ -250,7 +261,10 @@ def compare_single_task(
         Single-task model cloned for each task. By default, the same
         configuration as ``estimator`` trained on one task: its task weights
         (and weighting strategy) reset, its per-task options such as
-        ``class_weight`` sliced to that task.
+        ``class_weight`` sliced to that task. When ``estimator`` is a Pipeline
+        and ``baseline`` is not, the baseline is put behind (clones of) the
+        estimator's own preprocessing steps, so that both sides see the same
+        features; pass a Pipeline as ``baseline`` to choose its preprocessing.
     cv : int, cross-validation generator or iterable, default=5
         As in scikit-learn; an int means ``KFold(cv)`` (not stratified: a
         multi-task ``Y`` has no single class to stratify on).
@@ -316,6 +330,8 @@ def compare_single_task(
             "(train, test) index pairs."
         ) from None
     n_folds, n_tasks = len(folds), len(columns)
+    if baseline is not None:
+        baseline = _behind_preprocessing(estimator, baseline)
 
     mt_scores = np.full((n_folds, n_tasks), np.nan)
     st_scores = np.full((n_folds, n_tasks), np.nan)

@@ -291,8 +291,20 @@ def test_early_stopping_restores_best_validation_epoch(digits):
     best = int(np.argmin(valid))
     assert clf.n_iter_ - 1 - best >= 3  # stopped after 3 epochs without improvement
     assert {"valid_loss[task_0]", "valid_acc"} <= set(history[-1])
-    # the restored weights are the best epoch's: re-evaluate the validation loss
-    assert 0 < history[best, "valid_acc"] <= 1
+    # the restored weights are the best epoch's: the validation loss of the
+    # fitted model, recomputed on the held-out rows, is the best epoch's, not
+    # the last one's
+    from sklearn_mtl._net import ValidationSplit
+
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
+    data = clf.net_.prepare_data(np.asarray(X, dtype=np.float32), Y.astype(np.int64))
+    _, valid_rows = ValidationSplit(clf.validation_fraction, seed)(data)
+    rows = valid_rows.rows.numpy()
+    log_p = clf.predict_log_proba(X[rows])
+    recomputed = np.mean([-np.mean(lp[np.arange(len(rows)), Y[rows, t]])
+                          for t, lp in enumerate(log_p)])
+    assert recomputed == pytest.approx(valid[best], rel=1e-4)
+    assert abs(valid[-1] - valid[best]) > 1e-3
 
 
 def test_stops_on_training_plateau_without_early_stopping(digits):

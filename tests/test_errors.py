@@ -153,3 +153,21 @@ def test_warm_start_with_array_valued_trunk_argument():
     clf = fit(trunk=TorchTrunk(factory, scale=np.ones(3)), warm_start=True).fit(X, Y)
     clf.fit(X, Y)
     assert clf.n_iter_ == 4
+
+
+def test_dataframe_with_string_or_category_columns_names_them():
+    X = pd.DataFrame({"x": rng.standard_normal(40), "city": ["a", "b"] * 20,
+                      "size": pd.Categorical(["s", "l"] * 20), "flag": [True, False] * 20})
+    X_before = X.copy()
+    y = np.arange(40) % 2
+    with pytest.raises(ValueError, match=r"2 non-numeric column\(s\): 'city', 'size'.*OneHot"):
+        MultiTaskClassifier(**TINY).fit(X, y)
+    pd.testing.assert_frame_equal(X, X_before)
+    clf = MultiTaskClassifier(**TINY).fit(X[["x", "flag"]], y)  # bool columns are numeric
+    with pytest.raises(ValueError, match="1 non-numeric column\\(s\\): 'flag'"):
+        clf.predict(X[["x", "flag"]].assign(flag=X["city"]))
+
+
+def test_input_shape_without_a_trunk_is_an_error_not_ignored():
+    with pytest.raises(ValueError, match=r"input_shape=\(1, 1, 3\) is only read by a conv"):
+        MultiTaskClassifier(input_shape=(1, 1, 3), **TINY).fit(X, Y)

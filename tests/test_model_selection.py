@@ -180,3 +180,23 @@ def test_baseline_gets_clean_labels_and_stratified_cv_is_refused(digits):
 
     with pytest.raises(ValueError, match="cannot split without a target"):
         compare_single_task(MultiTaskClassifier(), X[:60], Y, cv=StratifiedKFold(3))
+
+
+def test_plain_baseline_is_put_behind_the_pipelines_preprocessing():
+    # the README's call: a pipeline that encodes a string column, and a plain
+    # LogisticRegression as the baseline, which could not read that column
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x": rng.standard_normal(120), "colour": rng.choice(["a", "b"], 120)})
+    Y = pd.DataFrame({"pos": (X["x"] > 0).astype(int), "is_a": (X["colour"] == "a")})
+    pipe = make_pipeline(
+        ColumnTransformer([("num", StandardScaler(), ["x"]),
+                           ("cat", OneHotEncoder(), ["colour"])]),
+        MultiTaskClassifier(**dict(FAST, max_iter=5)),
+    )
+    result = compare_single_task(pipe, X, Y, baseline=LogisticRegression(), cv=2)
+    assert result.single_task_name == "single-task LogisticRegression"
+    assert np.all(result.single_task_scores > 0.9)  # it saw the encoded colour

@@ -84,15 +84,22 @@ def test_strategy_survives_clone_pickle_and_cross_validate(name, partly_labelled
 
 
 def test_strategy_parameters_are_grid_searchable(partly_labelled):
+    # the first strategy that has parameters: each of its values reaches the
+    # fitted strategy of the search's candidates
     X, Y, _, _ = partly_labelled
-    params = WEIGHTINGS[NAMES[0]]().get_params()
-    grid = {f"weighting__{k}": [v] for k, v in params.items()} if params else {}
+    name = next(n for n in NAMES if WEIGHTINGS[n]().get_params())
+    param, value = next(iter(WEIGHTINGS[name]().get_params().items()))
+    values = [value, value * 2] if isinstance(value, (int, float)) and value else [value]
     search = GridSearchCV(
-        MultiTaskClassifier(**{**FAST, "max_iter": 2}, weighting=WEIGHTINGS[NAMES[0]]()),
-        {**grid, "task_weights": [[1, 1, 1, 1], [2, 1, 1, 1]]},
-        cv=KFold(2),
+        MultiTaskClassifier(**{**FAST, "max_iter": 2}, weighting=WEIGHTINGS[name]()),
+        {f"weighting__{param}": values, "task_weights": [[1, 1, 1, 1], [2, 1, 1, 1]]},
+        cv=KFold(2), refit=True,
     ).fit(X, Y)
-    assert search.best_params_["task_weights"] in ([1, 1, 1, 1], [2, 1, 1, 1])
+    assert len(search.cv_results_["params"]) == 2 * len(values)
+    searched = [p[f"weighting__{param}"] for p in search.cv_results_["params"]]
+    assert sorted(set(searched), key=str) == sorted(set(values), key=str)
+    chosen = search.best_params_[f"weighting__{param}"]
+    assert search.best_estimator_.weighting_.get_params()[param] == chosen
 
 
 def test_static_weights_are_applied_and_recorded(partly_labelled):
