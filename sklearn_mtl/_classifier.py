@@ -782,6 +782,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_fit_sample_weight(sample_weight, X, codes, names)
         group_codes = _check_groups(groups, X.shape[0])
+        if self.batch_norm and X.shape[0] < 2:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 training rows to normalise a batch; "
+                f"got {X.shape[0]}. Set batch_norm=False or pass more rows."
+            )
         task_weights = _resolve_task_weights(self.task_weights, names)
         class_weights = _resolve_class_weights(
             self.class_weight, codes, encoding.classes, names, encoding.one_dimensional

@@ -30,6 +30,9 @@ from .modules._ensemble import combine_members
 # Keep X on the GPU when it takes at most this share of the free memory.
 _DEVICE_MEMORY_SHARE = 0.5
 _PREDICT_BATCH_SIZE = 8192
+# a mean training loss above the floor and this many times its start has diverged
+_DIVERGENCE_FACTOR = 10.0
+_DIVERGENCE_FLOOR = 50.0
 
 
 def task_key(prefix, task_name):
@@ -561,11 +564,34 @@ class MultiTaskNet(NeuralNet):
                 f"{mean_loss}. Lower learning_rate_init, or scale X (for example "
                 "with StandardScaler)."
             )
+        if training:
+            self._check_divergence(mean_loss)
         if correct is not None:
             rates = (correct.double() / labelled.clamp_min(1).double()).tolist()
             seen_rates = [r for r, c in zip(rates, labelled.tolist()) if c]
             history.record(
                 f"{prefix}_acc", float(np.mean(seen_rates)) if seen_rates else float("nan")
+            )
+
+    def _check_divergence(self, mean_loss):
+        """Stop when the training loss has grown far beyond where it started.
+
+        Beyond ``_DIVERGENCE_FACTOR`` times both the first epoch's loss and a
+        uniform guess's (``log(n_classes)``), and above ``_DIVERGENCE_FLOOR``,
+        the steps are too large: training that works lowers the loss, even
+        from the huge first losses of unscaled features.
+        """
+        history = self.history
+        uniform = float(np.mean(np.log(np.maximum(self.module_.split_sizes, 2))))
+        first = history[0].get("train_loss", mean_loss) if len(history) > 1 else mean_loss
+        start = max(first, uniform)
+        if mean_loss > _DIVERGENCE_FLOOR and mean_loss > _DIVERGENCE_FACTOR * start:
+            raise ValueError(
+                f"Training diverged at epoch {len(history)}: the mean training loss "
+                f"rose to {mean_loss:.4g}, from {first:.4g} in the first epoch "
+                f"({uniform:.3g} for a uniform guess). Lower learning_rate_init (now "
+                f"{self.optimizer_.param_groups[0]['lr']:g}), or scale X (for example "
+                "with StandardScaler)."
             )
 
     # ------------------------------------------------------------ inference

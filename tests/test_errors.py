@@ -171,3 +171,16 @@ def test_dataframe_with_string_or_category_columns_names_them():
 def test_input_shape_without_a_trunk_is_an_error_not_ignored():
     with pytest.raises(ValueError, match=r"input_shape=\(1, 1, 3\) is only read by a conv"):
         MultiTaskClassifier(input_shape=(1, 1, 3), **TINY).fit(X, Y)
+
+
+def test_a_finite_but_exploding_loss_is_divergence_with_advice():
+    # a huge learning rate on unit-scale features: the loss stays finite but
+    # grows far above where it started; the error says so and what to lower
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+: the mean training loss "
+                                         r"rose to .*learning_rate_init \(now 1000\)"):
+        fit(learning_rate_init=1e3, max_iter=50).fit(X, Y)
+
+
+def test_batch_norm_on_one_row_names_the_parameter():
+    with pytest.raises(ValueError, match="batch_norm=True needs at least 2 training rows"):
+        fit(batch_norm=True, ensemble_size=1).fit(X[:1], Y[:1])

@@ -8,6 +8,7 @@ papers' equations.
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -219,3 +220,26 @@ def test_fit_with_missing_labels(strategy):
     for t in range(Y.shape[1]):
         assert np.isfinite(last[f"weight[task_{t}]"])
     assert clf.weighting_.get_params() == strategy.get_params()
+
+
+def test_cagrad_converges_when_one_task_dominates():
+    # issue 13's reproducer: one conflicting task's gradient is ~40 times the
+    # others'. The conflict-averse direction must lower every task's loss to
+    # first order: the optimum has min_t g_t . d = +1.906 (c = 2, no rescale;
+    # so ill-conditioned that weights equal to 8 digits give 1.885 to 1.906);
+    # 100 projected-gradient steps stopped at -275.4
+    grads = np.array([[-120.0, 60.0, 90.0], [3.0, -2.0, 1.0], [-4.0, 3.0, -4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges without a warning
+        _, shared, _ = run(CAGrad(c=2.0, rescale=0), grads)
+    assert 1.85 <= (grads @ shared).min() <= 1.91
+    # the dual optimum is a saddle point: ||d - g0|| = sqrt(phi), and no
+    # other direction in the ball does better for the worst task
+    g0 = grads.mean(0)
+    sqrt_phi = 2.0 * np.linalg.norm(g0)
+    assert np.linalg.norm(shared - g0) == pytest.approx(sqrt_phi, rel=1e-6)
+    rng = np.random.RandomState(0)
+    for _ in range(2000):
+        u = rng.standard_normal(3)
+        d = g0 + sqrt_phi * u / np.linalg.norm(u)
+        assert (grads @ d).min() <= (grads @ shared).min() + 0.05
