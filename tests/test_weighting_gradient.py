@@ -1,5 +1,7 @@
 """Gradient-based weighting strategies against hand-computed cases of their papers."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -47,13 +49,13 @@ def test_mgda_two_tasks_closed_form():
         # alpha = (0.8, 0.2); weights = 2 alpha; direction = 1.6 g1 + 0.4 g2
         ("none", [1.6, 0.4], [1.6, 0.8]),
         # s = ||g|| = (1, 2): unit gradients (1, 0), (0, 1) -> alpha = (.5, .5);
-        # direction = 1 * g1 / 1 + 1 * g2 / 2
-        ("l2", [1.0, 1.0], [1.0, 1.0]),
+        # weights of the raw gradients 2 alpha / s = (1, .5): direction g1 + g2 / 2
+        ("l2", [1.0, 0.5], [1.0, 1.0]),
         # s = L = (2, 2) at theta = (2, 1): alpha unchanged, direction halved
-        ("loss", [1.6, 0.4], [0.8, 0.4]),
+        ("loss", [0.8, 0.2], [0.8, 0.4]),
         # s = L ||g|| = (2, 4): normalized (.5, 0), (0, .5) -> alpha = (.5, .5);
-        # direction = g1 / 2 + g2 / 4
-        ("loss+", [1.0, 1.0], [0.5, 0.5]),
+        # weights 2 alpha / s = (.5, .25): direction g1 / 2 + g2 / 4
+        ("loss+", [0.5, 0.25], [0.5, 0.5]),
     ],
 )
 def test_mgda_backward_hand_numbers(normalization, weights, direction):
@@ -62,8 +64,8 @@ def test_mgda_backward_hand_numbers(normalization, weights, direction):
     applied = mgda.backward(losses, torch.tensor([True, True]), [theta], [heads])
     np.testing.assert_allclose(applied.numpy(), weights, rtol=1e-5)
     np.testing.assert_allclose(theta.grad.numpy(), direction, rtol=1e-5)
-    # the heads get the gradient of sum_t w_t L_t
-    np.testing.assert_allclose(heads.grad.numpy(), weights, rtol=1e-5)
+    # the heads follow their own losses (task_weights 1), not the solved weights
+    np.testing.assert_allclose(heads.grad.numpy(), [1.0, 1.0], rtol=1e-6)
 
 
 def test_mgda_three_tasks_frank_wolfe_reaches_min_norm_point():
@@ -87,18 +89,51 @@ def test_mgda_identical_gradients_weigh_equally():
     np.testing.assert_allclose(theta.grad.numpy(), [3, 6], rtol=1e-6)  # 3 * (1, 2)
 
 
-def test_mgda_task_weights_multiply_the_coefficients():
-    # alpha = (0.8, 0.2) on the unweighted gradients, then times (2, 1) and 2 tasks;
-    # a task of weight 0 leaves the solve: tasks 1, 3 alone give alpha = (0.8, 0.2)
+def test_mgda_task_weights_scale_the_losses():
+    # p = (2, 1) scales the losses: weighted gradients (2, 0), (0, 2) have the
+    # min-norm point alpha = (.5, .5); raw weights 2 alpha p = (2, 1), direction
+    # 2 g1 + g2 = (2, 2); the heads get the gradient of 2 L1 + L2.
     losses, theta, heads = _linear_problem([[1, 0], [0, 2]])
     mgda = _setup(MGDA(), 2, [2.0, 1.0])
     applied = mgda.backward(losses, torch.tensor([True, True]), [theta], [heads])
-    np.testing.assert_allclose(applied.numpy(), [3.2, 0.4], rtol=1e-5)
-    np.testing.assert_allclose(theta.grad.numpy(), [3.2, 0.8], rtol=1e-5)
+    np.testing.assert_allclose(applied.numpy(), [2.0, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(theta.grad.numpy(), [2.0, 2.0], rtol=1e-5)
+    np.testing.assert_allclose(heads.grad.numpy(), [2.0, 1.0], rtol=1e-6)
+    # a task of weight 0 leaves the solve: tasks 1, 3 alone give alpha = (0.8, 0.2)
     losses, theta, heads = _linear_problem([[1, 0], [5, 5], [0, 2]])
     mgda = _setup(MGDA(), 3, [1.0, 0.0, 1.0])
     applied = mgda.backward(losses, torch.ones(3, dtype=torch.bool), [theta], [heads])
     np.testing.assert_allclose(applied.numpy(), [1.6, 0.0, 0.4], rtol=1e-5)
+    np.testing.assert_allclose(heads.grad.numpy(), [1.0, 0.0, 1.0], rtol=1e-6)
+
+
+def test_mgda_solver_is_exact_on_an_ill_conditioned_face():
+    # one gradient 100 times the others, the min-norm point on a face of the
+    # simplex (three of six coefficients 0): the solver's point must be the one
+    # found by enumerating every support S (the minimum of a^T G a on the
+    # affine hull of S, kept when its coefficients are >= 0)
+    G = np.array([[100.0, 20, 0, 0], [0, 1, 0, 0.1], [1, 1, 1, 0], [0.5, 0.2, 0, 1],
+                  [0.9, 0.1, 0.1, 0.5], [0.2, 0.5, 0.3, 0.1]])
+    gram = G @ G.T
+    best = None
+    for size in range(1, 7):
+        for support in itertools.combinations(range(6), size):
+            S = list(support)
+            kkt = np.block([[gram[np.ix_(S, S)], np.ones((size, 1))],
+                            [np.ones((1, size)), np.zeros((1, 1))]])
+            solution = np.linalg.lstsq(kkt, np.r_[np.zeros(size), 1.0], rcond=None)[0]
+            if solution[:size].min() >= -1e-12:
+                point = np.zeros(6)
+                point[S] = solution[:size]
+                if best is None or point @ gram @ point < best @ gram @ best - 1e-15:
+                    best = point
+    alpha = min_norm_coefficients(gram)
+    assert (alpha[:3] == 0).all() and alpha.min() >= 0
+    np.testing.assert_allclose(alpha, best, atol=1e-9)
+    # optimality: (G alpha)_t >= alpha^T G alpha, with equality on the support
+    value, grad = alpha @ gram @ alpha, gram @ alpha
+    assert value > 0.3 and grad.min() >= value * (1 - 1e-9)
+    np.testing.assert_allclose(grad[alpha > 0], value, rtol=1e-9)
 
 
 # ---------------------------------------------------------------------- IMTL-G
@@ -109,13 +144,15 @@ def test_imtlg_two_tasks_hand_numbers():
     losses, theta, heads = _linear_problem([[1, 0], [0, 2]])
     imtl = _setup(IMTLG(), 2)
     applied = imtl.backward(losses, torch.tensor([True, True]), [theta], [heads])
-    np.testing.assert_allclose(applied.numpy(), [2 / 3, 1 / 3], rtol=1e-5)
-    np.testing.assert_allclose(theta.grad.numpy(), [2 / 3, 2 / 3], rtol=1e-5)
+    # at the scale of static weighting: 2 alpha, and 2 d
+    np.testing.assert_allclose(applied.numpy(), [4 / 3, 2 / 3], rtol=1e-5)
+    np.testing.assert_allclose(theta.grad.numpy(), [4 / 3, 4 / 3], rtol=1e-5)
+    np.testing.assert_allclose(heads.grad.numpy(), [1.0, 1.0], rtol=1e-6)
     # g1 = (2, 0), g2 = (3, 4): u2 = (.6, .8), D = (-1, -4), U = (.4, -.8),
     # D U^T = 2.8, g1 U^T = .8 -> alpha = (5/7, 2/7), d = (16/7, 8/7), and
     # d . u1 = 16/7 = .6 * 16/7 + .8 * 8/7 = d . u2
-    grads = torch.tensor([[2.0, 0.0], [3.0, 4.0]])
-    alpha = impartial_coefficients(grads)
+    grads = torch.tensor([[2.0, 0.0], [3.0, 4.0]], dtype=torch.float64)
+    alpha = impartial_coefficients(grads @ grads.T)
     np.testing.assert_allclose(alpha.numpy(), [5 / 7, 2 / 7], rtol=1e-5)
     d = alpha @ grads
     np.testing.assert_allclose(d.numpy(), [16 / 7, 8 / 7], rtol=1e-5)
@@ -124,14 +161,29 @@ def test_imtlg_two_tasks_hand_numbers():
 
 
 def test_imtlg_equal_projections_on_every_task():
-    grads = torch.tensor([[1.0, 0.0, 0.5], [0.2, 3.0, 0.0], [-0.5, 0.4, 2.0]])
-    alpha = impartial_coefficients(grads)
+    grads = torch.tensor([[1.0, 0.0, 0.5], [0.2, 3.0, 0.0], [-0.5, 0.4, 2.0]],
+                         dtype=torch.float64)
+    alpha = impartial_coefficients(grads @ grads.T)
     assert float(alpha.sum()) == pytest.approx(1.0)
     projections = (grads / grads.norm(dim=1, keepdim=True)) @ (alpha @ grads)
     np.testing.assert_allclose(projections.numpy(), projections[0].item(), rtol=1e-5)
     # parallel gradients make D U^T singular: the pseudo-inverse keeps it finite
-    alpha = impartial_coefficients(torch.tensor([[1.0, 2.0], [2.0, 4.0]]))
+    parallel = torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=torch.float64)
+    alpha = impartial_coefficients(parallel @ parallel.T)
     assert torch.isfinite(alpha).all() and float(alpha.sum()) == pytest.approx(1.0)
+
+
+def test_imtlg_task_weights_set_the_ratio_of_projections():
+    # the preference p = (2, 1): d . u_1 = 2 d . u_2, and the heads get 2 L1 + L2
+    losses, theta, heads = _linear_problem([[2, 0], [3, 4]])
+    imtl = _setup(IMTLG(), 2, [2.0, 1.0])
+    applied = imtl.backward(losses, torch.tensor([True, True]), [theta], [heads])
+    d = theta.grad.double()
+    grads = torch.tensor([[2.0, 0.0], [3.0, 4.0]], dtype=torch.float64)
+    projections = (grads / grads.norm(dim=1, keepdim=True)) @ d
+    assert float(projections[0] / projections[1]) == pytest.approx(2.0, rel=1e-5)
+    assert float(applied.sum()) == pytest.approx(3.0, rel=1e-5)  # sum of the weights
+    np.testing.assert_allclose(heads.grad.numpy(), [2.0, 1.0], rtol=1e-6)
 
 
 # -------------------------------------------------------------------- GradNorm

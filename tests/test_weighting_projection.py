@@ -45,13 +45,14 @@ def test_pcgrad_projects_conflicting_gradients():
     # g1' = g1 - (-1)/||g2||^2 g2 = (1, 0) + (-1, 1)/2 = (0.5, 0.5)
     # g2' = g2 - (-1)/||g1||^2 g1 = (-1, 1) + (1, 0)  = (0, 1)
     weights, shared, head = run(PCGrad(), [[1.0, 0.0], [-1.0, 1.0]])
+    # g1' + g2' = (g1 + g2 / 2) + (g2 + g1): raw-gradient weights (2, 1.5)
     np.testing.assert_allclose(shared, [0.5, 1.5])
-    np.testing.assert_allclose(weights, [1.0, 1.0])
+    np.testing.assert_allclose(weights, [2.0, 1.5])
     np.testing.assert_allclose(head, [1.0, 1.0])
-    # fixed weights multiply the projected gradients: 2 g1' + g2' = (1, 2)
+    # fixed weights multiply the projected gradients: 2 g1' + g2' = 3 g1 + 2 g2 = (1, 2)
     weights, shared, head = run(PCGrad(), [[1.0, 0.0], [-1.0, 1.0]], [2.0, 1.0])
     np.testing.assert_allclose(shared, [1.0, 2.0])
-    np.testing.assert_allclose(weights, [2.0, 1.0])
+    np.testing.assert_allclose(weights, [3.0, 2.0])
     np.testing.assert_allclose(head, [2.0, 1.0])
 
 
@@ -96,24 +97,25 @@ def test_cagrad_interior_solution():
     # x = 5/13: g_w = (14/13, 7/13), ||g_w|| = 7 sqrt(5)/13,
     # sqrt(phi)/||g_w|| = 13/28, d = g0 + 13/28 g_w = (1, 5/4)
     # (d . g1 = d . g2 = 7/4: the worst task is improved as much as the other).
-    # d = sum_t (1/2 + 13/28 w_t) g_t = 19/28 g1 + 22/28 g2.
+    # d = sum_t (1/2 + 13/28 w_t) g_t = 19/28 g1 + 22/28 g2. The shared step is
+    # k d = 2 d (the scale of static weighting: g0 is a mean).
     grads = [[-2.0, 3.0], [3.0, -1.0]]
     weights, shared, head = run(CAGrad(rescale=0), grads)
-    np.testing.assert_allclose(shared, [1.0, 1.25], atol=1e-6)
-    np.testing.assert_allclose(weights, [19 / 28, 22 / 28], atol=1e-6)
+    np.testing.assert_allclose(shared, [2.0, 2.5], atol=1e-6)
+    np.testing.assert_allclose(weights, [19 / 14, 22 / 14], atol=1e-6)
     np.testing.assert_allclose(head, [1.0, 1.0])  # heads: the static weights
     # rescale=1 divides by 1 + c^2 = 5/4, rescale=2 by 1 + c = 3/2
     weights, shared, _ = run(CAGrad(), grads)
-    np.testing.assert_allclose(shared, [0.8, 1.0], atol=1e-6)
-    np.testing.assert_allclose(weights, [19 / 35, 22 / 35], atol=1e-6)
+    np.testing.assert_allclose(shared, [1.6, 2.0], atol=1e-6)
+    np.testing.assert_allclose(weights, [38 / 35, 44 / 35], atol=1e-6)
     _, shared, _ = run(CAGrad(rescale=2), grads)
-    np.testing.assert_allclose(shared, [2 / 3, 5 / 6], atol=1e-6)
-    # c = 0 is the average gradient
+    np.testing.assert_allclose(shared, [4 / 3, 5 / 3], atol=1e-6)
+    # c = 0 is the sum of the gradients
     _, shared, _ = run(CAGrad(c=0.0), grads)
-    np.testing.assert_allclose(shared, [0.5, 1.0], atol=1e-6)
+    np.testing.assert_allclose(shared, [1.0, 2.0], atol=1e-6)
     # fixed weights multiply the gradients: (2, 2) doubles everything
     _, shared, head = run(CAGrad(), grads, [2.0, 2.0])
-    np.testing.assert_allclose(shared, [1.6, 2.0], atol=1e-6)
+    np.testing.assert_allclose(shared, [3.2, 4.0], atol=1e-6)
     np.testing.assert_allclose(head, [2.0, 2.0])
 
 
@@ -121,10 +123,11 @@ def test_cagrad_vertex_solution():
     # g1 = (1, 0), g2 = (-1, 1): g0 = (0, 0.5), sqrt(phi) = 0.25,
     # g_w = (2x - 1, 1 - x), F(x) = 0.5 (1 - x) + 0.25 sqrt(5x^2 - 6x + 2),
     # F'(x) = 0 <=> 5x^2 - 6x + 1 = 0 with 5x - 3 >= 0: x = 1, w = (1, 0).
-    # d = g0 + 0.25 g1 = (0.25, 0.5) = 0.75 g1 + 0.5 g2; / (1 + c^2) = 1.25:
+    # d = g0 + 0.25 g1 = (0.25, 0.5) = 0.75 g1 + 0.5 g2; / (1 + c^2) = 1.25;
+    # times k = 2:
     weights, shared, _ = run(CAGrad(), [[1.0, 0.0], [-1.0, 1.0]])
-    np.testing.assert_allclose(shared, [0.2, 0.4], atol=1e-6)
-    np.testing.assert_allclose(weights, [0.6, 0.4], atol=1e-6)
+    np.testing.assert_allclose(shared, [0.4, 0.8], atol=1e-6)
+    np.testing.assert_allclose(weights, [1.2, 0.8], atol=1e-6)
 
 
 def test_cagrad_single_task_and_bad_parameters():
@@ -232,6 +235,7 @@ def test_cagrad_converges_when_one_task_dominates():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # converges without a warning
         _, shared, _ = run(CAGrad(c=2.0, rescale=0), grads)
+    shared = shared / 3  # the paper's d (the shared step is k d, k = 3 tasks)
     assert 1.85 <= (grads @ shared).min() <= 1.91
     # the dual optimum is a saddle point: ||d - g0|| = sqrt(phi), and no
     # other direction in the ball does better for the worst task

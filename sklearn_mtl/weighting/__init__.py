@@ -3,11 +3,14 @@
 Pass a name or an object as ``MultiTaskClassifier(weighting=...)``. Objects
 are scikit-learn-style, so their parameters are grid-searchable as
 ``weighting__<name>``. A new strategy is one module here and one line in
-``WEIGHTINGS``.
+``WEIGHTINGS`` (for a name; an object needs neither). Loss-based strategies
+derive from :class:`BaseWeighting`; gradient-based ones from
+:class:`GramWeighting`, and only map the Gram matrix of the task gradients to
+weights.
 """
 
 from ._aligned_mtl import AlignedMTL
-from ._base import BaseWeighting
+from ._base import BaseWeighting, GramWeighting
 from ._cagrad import CAGrad
 from ._dwa import DynamicWeightAverage
 from ._famo import FAMO
@@ -44,6 +47,7 @@ __all__ = [
     "PCGrad",
     "WEIGHTINGS",
     "BaseWeighting",
+    "GramWeighting",
     "DynamicWeightAverage",
     "GradNorm",
     "RandomLossWeighting",

@@ -2,10 +2,10 @@
 
 import torch
 
-from ._base import BaseWeighting
+from ._base import GramWeighting
 
 
-class AlignedMTL(BaseWeighting):
+class AlignedMTL(GramWeighting):
     """Align the task gradients into an orthogonal, equal-norm system
     (Aligned-MTL).
 
@@ -21,13 +21,20 @@ class AlignedMTL(BaseWeighting):
 
     Notes
     -----
-    ``task_weights_`` are the prior: the weights of the aligned gradients
-    (the paper's uniform prior when they are all 1). Task-specific parameters
-    get the gradient of ``sum_t task_weights[t] * loss_t``: the aligned
-    weights ``w`` can be negative, which would make a head climb its loss.
-    The returned weights are ``w``, those of the shared step. The
-    decomposition is over the tasks present in the batch (and of weight
-    > 0); the others get weight 0.
+    The method is invariant to the scale of each loss (it aligns the
+    gradients to equal norms), so ``task_weights`` are not loss scales here
+    but the paper's preference vector: the weights of the aligned gradients
+    (its uniform prior when they are all 1; the paper's ``1/T`` times ``T``,
+    the scale of static weighting). Task-specific parameters get the gradient
+    of ``sum_t task_weights[t] * loss_t``: the aligned weights ``w`` can be
+    negative, which would make a head climb its loss. The returned weights
+    are ``w``, those of the shared step. The decomposition is over the tasks
+    taking part (present in the batch, of weight > 0); the others get weight
+    0. The rows of the aligned system ``B G`` are orthogonal with norm
+    ``sigma_min``, so with linearly independent gradients
+    ``||d|| = sigma_min ||p||``. See
+    :class:`~sklearn_mtl.weighting.GramWeighting` for the conventions all
+    gradient strategies share.
 
     References
     ----------
@@ -38,20 +45,12 @@ class AlignedMTL(BaseWeighting):
     """
 
 
-    def backward(self, losses, present, shared_parameters, specific_parameters):
-        """Step the shared parameters along the sum of the aligned gradients."""
-        prior = self.task_weights_ * present
-        tasks = torch.nonzero(prior > 0).flatten()
-        grads = self.task_gradients(losses, prior > 0, shared_parameters)
-        weights = torch.zeros_like(prior)
-        if len(tasks):
-            sub = grads[tasks]
-            values, vectors = torch.linalg.eigh((sub @ sub.T).double().cpu())  # ascending
-            keep = values > values[-1] * len(tasks) * torch.finfo(grads.dtype).eps
-            values, vectors = values[keep], vectors[:, keep]
-            if len(values):  # else every gradient is 0: no step
-                balance = values[0].sqrt() * (vectors / values.sqrt()) @ vectors.T
-                weights[tasks] = (balance @ prior[tasks].double().cpu()).to(weights)
-        direction = weights.to(grads) @ grads
-        self.apply(prior, losses, direction, shared_parameters, specific_parameters)
-        return weights.detach()
+    def gram_weights(self, gram, prior, losses):
+        """``B p``: the weights of the raw gradients in the aligned step."""
+        values, vectors = torch.linalg.eigh(gram)  # ascending
+        keep = values > values[-1] * len(prior) * torch.finfo(torch.float32).eps
+        values, vectors = values[keep], vectors[:, keep]
+        if not len(values):  # every gradient is 0: no step
+            return torch.zeros_like(prior)
+        balance = values[0].sqrt() * (vectors / values.sqrt()) @ vectors.T
+        return balance @ prior

@@ -27,9 +27,16 @@ class BaseWeighting(BaseEstimator):
     labelled row) has a loss of exactly 0 and no gradient; a strategy must
     give it no weight and must not divide by, or take the log of, its loss.
 
-    Loss-based strategies only need ``losses``; gradient-based ones use the
-    helpers :meth:`task_gradients` and :meth:`apply` on the shared parameters.
+    Loss-based strategies only need ``losses``; gradient-based ones derive
+    from :class:`GramWeighting`, which does everything but map a Gram matrix
+    to weights.
+
+    Parameters are declared in ``_parameter_constraints`` (scikit-learn's
+    constraint objects) and validated by :meth:`setup`, once for every
+    strategy; a strategy's own fitted state is made in :meth:`_init_state`.
     """
+
+    _parameter_constraints: dict = {}
 
     def setup(self, n_tasks, task_weights, device):
         """Prepare for training.
@@ -48,9 +55,14 @@ class BaseWeighting(BaseEstimator):
         self : BaseWeighting
             The prepared strategy.
         """
+        self._validate_params()
         self.n_tasks_ = n_tasks
         self.task_weights_ = task_weights
+        self._init_state(n_tasks, device)
         return self
+
+    def _init_state(self, n_tasks, device):
+        """Create the strategy's fitted state (parameters already validated)."""
 
     def parameters(self):
         """Learnable parameters of the strategy (trained by the network's
@@ -150,3 +162,94 @@ class BaseWeighting(BaseEstimator):
             else:
                 p.grad.add_(chunk)
             offset += n
+
+
+class GramWeighting(BaseWeighting):
+    """Base class of the strategies that combine the tasks' gradients of the
+    shared parameters (MGDA, IMTL-G, PCGrad, CAGrad, Aligned-MTL).
+
+    The base does the work they share, once; a strategy only implements
+    :meth:`gram_weights`, a map from the ``k x k`` Gram matrix of the
+    gradients of the ``k`` tasks taking part to their weights (the design of
+    torchjd's Gramian-based aggregators, Quinton & Rey, 2024). For every
+    batch :meth:`backward`
+
+    1. takes the tasks taking part: present in the batch and of
+       ``task_weights > 0`` (the others get weight 0 and no gradient);
+    2. computes their gradients ``g_t`` of the shared parameters (one
+       backward pass each) and the Gram matrix ``G = [g_s . g_t]``, in
+       float64;
+    3. asks :meth:`gram_weights` for the weights ``w`` (given ``G``, the
+       prior ``p`` = the tasks' ``task_weights`` and their losses);
+    4. steps the shared parameters along ``d = sum_t w_t g_t``;
+    5. gives the task-specific parameters (heads, gates, task experts) the
+       gradient of ``sum_t p_t L_t``.
+
+    Three conventions hold for every gradient strategy:
+
+    * **Heads.** Task-specific parameters get the gradient of
+      ``sum_t p_t L_t``, never the solved weights: each head follows its own
+      loss with weight ``p_t``, as in the papers' algorithms (Sener & Koltun,
+      2018, Alg. 2; Liu et al., 2021) and in LibMTL. Solved weights can be
+      negative (IMTL-G, Aligned-MTL) or near 0 (MGDA), which would make a
+      head climb its loss or stop training.
+    * **Scale.** The shared step is on the scale of static weighting (the sum
+      of the task losses): when every task taking part has weight 1 and the
+      same gradient ``g``, ``d = k g`` (for CAGrad, ``k (1 + c) g`` divided
+      by its ``rescale`` factor). Methods whose papers give a convex
+      combination (MGDA, IMTL-G, CAGrad's mean ``g0``) are multiplied by
+      ``k``; this changes nothing under Adam, which is invariant to the scale.
+    * **task_weights.** They scale the task losses, ``L_t -> p_t L_t``,
+      before the method sees them (MGDA, PCGrad, CAGrad). IMTL-G and
+      Aligned-MTL are invariant to loss scales by design, so there
+      ``task_weights`` are the method's preference vector instead: the
+      projections of ``d`` on the unit gradients are in ratio ``p``
+      (IMTL-G), or ``p`` weighs the aligned gradients (Aligned-MTL, as in
+      its paper).
+
+    The returned weights are those of the raw gradients in the shared step,
+    ``d = sum_t w_t grad(L_t)``.
+
+    References
+    ----------
+    .. [1] P. Quinton and V. Rey, "Jacobian descent for multi-objective
+       optimization", arXiv:2406.16232, 2024.
+    """
+
+    def gram_weights(self, gram, prior, losses):
+        """Weights of the raw task gradients in the shared step.
+
+        Parameters
+        ----------
+        gram : Tensor of shape (k, k), float64, on the CPU
+            Gram matrix of the gradients of the ``k`` tasks taking part.
+        prior : Tensor of shape (k,), float64
+            Their ``task_weights`` (all > 0).
+        losses : Tensor of shape (k,), float64
+            Their losses on the batch (detached).
+
+        Returns
+        -------
+        weights : Tensor of shape (k,), float64
+        """
+        raise NotImplementedError
+
+    def backward(self, losses, present, shared_parameters, specific_parameters):
+        """Step the shared parameters along the strategy's combination of the
+        task gradients; the heads along ``sum_t task_weights[t] * loss_t``."""
+        prior = self.task_weights_ * present
+        taking_part = prior > 0
+        grads = self.task_gradients(losses, taking_part, shared_parameters)
+        weights = torch.zeros_like(prior)
+        tasks = torch.nonzero(taking_part).flatten()
+        if len(tasks):
+            sub = grads[tasks].double()
+            gram = (sub @ sub.T).cpu()
+            solved = self.gram_weights(
+                gram, prior[tasks].detach().double().cpu(),
+                losses[tasks].detach().double().cpu(),
+            )
+            weights[tasks] = solved.to(weights)
+        direction = weights.to(grads) @ grads
+        self.apply(prior, losses, direction, shared_parameters, specific_parameters)
+        return weights.detach()

@@ -1,32 +1,36 @@
 """CAGrad: conflict-averse gradient descent."""
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, Options
 
-from ._base import BaseWeighting
+from ._base import GramWeighting
 
 _TOLERANCE = 1e-14
 _MAX_ITERATIONS = 1000
 _TINY = 1e-30
 
 
-class CAGrad(BaseWeighting):
+class CAGrad(GramWeighting):
     """Step along the direction, near the average gradient, that most improves
     the worst task (CAGrad).
 
-    With ``g0`` the average of the task gradients and ``phi = c^2 ||g0||^2``,
+    With ``g_t`` the gradients of the weighted losses ``p_t L_t``
+    (``p = task_weights``), ``g0`` their average and ``phi = c^2 ||g0||^2``,
     the simplex weights ``w`` minimise
     ``F(w) = g_w . g0 + sqrt(phi) ||g_w||`` where ``g_w = sum_t w_t g_t`` (the
     dual of maximising ``min_t g_t . d`` over ``||d - g0|| <= sqrt(phi)``), and
-    the shared parameters step along
-    ``d = g0 + sqrt(phi) / ||g_w|| g_w``. ``F`` is minimised on the ``T x T``
-    Gram matrix by sequential quadratic programming, to convergence (a
-    ``ConvergenceWarning`` says when it does not). Costs one backward pass per
-    present task plus the Gram matrix and a solve of about a millisecond.
+    the paper's step is ``d = g0 + sqrt(phi) / ||g_w|| g_w``. ``F`` is
+    minimised on the ``k x k`` Gram matrix by sequential quadratic
+    programming, to convergence (a ``ConvergenceWarning`` says when it does
+    not). With ``c >= 1`` the ball holds 0, so ``d`` lowers no task's loss to
+    first order. Costs one backward pass per task taking part plus the Gram
+    matrix and a solve of about a millisecond.
 
     Parameters
     ----------
@@ -39,13 +43,12 @@ class CAGrad(BaseWeighting):
 
     Notes
     -----
-    ``task_weights_`` are fixed weights multiplied in: ``g_t`` is
-    ``task_weights[t]`` times the gradient of task ``t``, and task-specific
-    parameters get the gradient of ``sum_t task_weights[t] * loss_t``. The
-    returned weights are those of the shared step,
-    ``d = sum_t weights[t] * grad(loss_t)``. The average and the solve are
-    over the tasks present in the batch (and of weight > 0); the others get
-    weight 0.
+    The shared parameters step along ``k d`` over the ``k`` tasks taking
+    part (the scale of static weighting: ``g0`` is a mean); heads get the
+    gradient of ``sum_t p_t L_t``. The returned weights are those of the raw
+    gradients in the shared step. See
+    :class:`~sklearn_mtl.weighting.GramWeighting` for the conventions all
+    gradient strategies share.
 
     References
     ----------
@@ -54,37 +57,26 @@ class CAGrad(BaseWeighting):
        Neural Information Processing Systems (NeurIPS) 34.
     """
 
+    _parameter_constraints = {
+        "c": [Interval(Real, 0, None, closed="left")],
+        "rescale": [Options(Integral, {0, 1, 2})],
+    }
 
     def __init__(self, c=0.5, rescale=1):
         self.c = c
         self.rescale = rescale
 
-    def setup(self, n_tasks, task_weights, device):
-        if not self.c >= 0:
-            raise ValueError(f"CAGrad's c must be >= 0; got {self.c!r}.")
-        if self.rescale not in (0, 1, 2):
-            raise ValueError(f"CAGrad's rescale must be 0, 1 or 2; got {self.rescale!r}.")
-        return super().setup(n_tasks, task_weights, device)
-
-    def backward(self, losses, present, shared_parameters, specific_parameters):
-        """Step the shared parameters along the conflict-averse direction."""
-        static = self.task_weights_ * present
-        tasks = torch.nonzero(static > 0).flatten()
-        grads = self.task_gradients(losses, static > 0, shared_parameters)
-        weights = torch.zeros_like(static)
-        if len(tasks):
-            scale = static[tasks].double().cpu().numpy()
-            sub = grads[tasks]
-            gram = (sub @ sub.T).double().cpu().numpy() * np.outer(scale, scale)
-            sqrt_phi = self.c * np.sqrt(max(gram.mean(), 0.0))  # c ||g0||
-            w = _minimise_on_simplex(gram, sqrt_phi)
-            norm = np.sqrt(max(w @ gram @ w, 0.0))  # ||g_w||
-            mix = 1 / len(tasks) + (sqrt_phi / norm if norm > 0 else 0.0) * w
-            mix = mix / (1.0, 1 + self.c**2, 1 + self.c)[int(self.rescale)]
-            weights[tasks] = torch.from_numpy(scale * mix).to(weights)
-        direction = weights.to(grads) @ grads
-        self.apply(static, losses, direction, shared_parameters, specific_parameters)
-        return weights.detach()
+    def gram_weights(self, gram, prior, losses):
+        """Conflict-averse weights of the raw task gradients."""
+        scale = prior.numpy()
+        weighted = gram.numpy() * np.outer(scale, scale)  # Gram of p_t g_t
+        k = len(scale)
+        sqrt_phi = self.c * np.sqrt(max(weighted.mean(), 0.0))  # c ||g0||
+        w = _minimise_on_simplex(weighted, sqrt_phi)
+        norm = np.sqrt(max(w @ weighted @ w, 0.0))  # ||g_w||
+        mix = 1 / k + (sqrt_phi / norm if norm > 0 else 0.0) * w
+        mix = mix / (1.0, 1 + self.c**2, 1 + self.c)[int(self.rescale)]
+        return torch.from_numpy(k * scale * mix)
 
 
 def _minimise_on_simplex(gram, sqrt_phi):

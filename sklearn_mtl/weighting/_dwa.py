@@ -46,11 +46,9 @@ class DynamicWeightAverage(BaseWeighting):
     def __init__(self, tau=2.0):
         self.tau = tau
 
-    def setup(self, n_tasks, task_weights, device):
-        self._validate_params()
+    def _init_state(self, n_tasks, device):
         self.loss_weights_ = torch.ones(n_tasks, device=device)
         self.epoch_losses_ = []  # the last two epochs' mean losses, oldest first
-        return super().setup(n_tasks, task_weights, device)
 
     def backward(self, losses, present, shared_parameters, specific_parameters):
         """Back-propagate ``sum_t task_weights_[t] w_t(k) L_t`` over present tasks."""

@@ -71,13 +71,11 @@ class FAMO(BaseWeighting):
         self.beta = beta
         self.gamma = gamma
 
-    def setup(self, n_tasks, task_weights, device):
-        self._validate_params()
+    def _init_state(self, n_tasks, device):
         self.logits_ = torch.zeros(n_tasks, device=device)
         self.adam_moments_ = (torch.zeros_like(self.logits_), torch.zeros_like(self.logits_))
         self.n_updates_ = 0
         self.previous_ = None  # (log-losses, present) of the previous batch
-        return super().setup(n_tasks, task_weights, device)
 
     def backward(self, losses, present, shared_parameters, specific_parameters):
         """Update ``xi`` from the last step's loss decrease, then back-propagate."""

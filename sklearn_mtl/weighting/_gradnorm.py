@@ -67,11 +67,9 @@ class GradNorm(BaseWeighting):
     def __init__(self, alpha=1.5):
         self.alpha = alpha
 
-    def setup(self, n_tasks, task_weights, device):
-        self._validate_params()
+    def _init_state(self, n_tasks, device):
         self.loss_weights_ = nn.Parameter(torch.ones(n_tasks, device=device))
         self.initial_losses_ = torch.zeros(n_tasks, device=device)
-        return super().setup(n_tasks, task_weights, device)
 
     def parameters(self):
         return [self.loss_weights_]

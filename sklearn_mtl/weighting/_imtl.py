@@ -2,43 +2,57 @@
 
 import torch
 
-from ._base import BaseWeighting
+from ._base import GramWeighting
 
 
-def impartial_coefficients(grads):
-    """Coefficients ``alpha`` (summing to 1) of the rows of ``grads`` (``(k, P)``)
-    whose combination ``d = alpha @ grads`` has equal projections ``d . u_t`` on
-    every unit gradient ``u_t = g_t / ||g_t||``."""
-    if grads.shape[0] == 1:
-        return grads.new_ones(1)
-    grads = grads.double()
-    units = grads / grads.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    D = grads[:1] - grads[1:]
-    U = units[:1] - units[1:]
-    # alpha_{2..k} = g_1 U^T (D U^T)^{-1}; the pseudo-inverse covers parallel gradients
-    rest = (U @ grads[0]) @ torch.linalg.pinv(D @ U.T)
-    return torch.cat([1 - rest.sum(0, keepdim=True), rest]).float()
+def impartial_coefficients(gram, preference=None):
+    """Coefficients ``alpha`` (summing to 1) of the vectors whose Gram matrix is
+    ``gram`` (Tensor ``(k, k)``), whose combination ``d`` has projections
+    ``d . u_t`` on the unit vectors ``u_t`` in ratio ``preference`` (equal
+    projections by default).
+
+    ``d . u_t = (G alpha)_t / ||g_t||``, so ``alpha`` is proportional to
+    ``G^+ (preference * n)`` with ``n_t = ||g_t|| = sqrt(G_tt)``: the paper's
+    closed form ``alpha_{2..k} = g_1 U^T (D U^T)^{-1}`` written on the Gram
+    matrix, where the pseudo-inverse also covers linearly dependent
+    gradients (the generalisation of Quinton & Rey, 2024). All zeros when the
+    unnormalised coefficients sum to 0.
+    """
+    norms = gram.diagonal().clamp_min(0).sqrt()
+    target = norms if preference is None else preference * norms
+    raw = torch.linalg.pinv(gram, hermitian=True) @ target
+    total = raw.sum()
+    if total.abs() < 1e-12:
+        return torch.zeros_like(raw)
+    return raw / total
 
 
-class IMTLG(BaseWeighting):
+class IMTLG(GramWeighting):
     """IMTL-G: combine the tasks' gradients of the shared parameters so that
     the update has the same projection on every task's gradient direction.
 
     Notes
     -----
     With ``u_t = g_t / ||g_t||``, ``D`` the rows ``g_1 - g_t`` and ``U`` the
-    rows ``u_1 - u_t`` (``t = 2..k`` over the present tasks), the paper solves
-    ``alpha_{2..k} = g_1 U^T (D U^T)^{-1}`` and ``alpha_1 = 1 - sum alpha_{2..k}``;
-    the shared parameters step along ``sum_t alpha_t g_t`` and the other
-    parameters (heads) get the gradient of ``sum_t alpha_t L_t``. As in the
-    paper the coefficients sum to 1 and may be negative. A pseudo-inverse
-    handles a singular ``D U^T`` (parallel gradients); a single present task
-    gets coefficient 1. Costs one backward pass per present task.
+    rows ``u_1 - u_t`` (``t = 2..k`` over the tasks taking part), the paper
+    solves ``alpha_{2..k} = g_1 U^T (D U^T)^{-1}``,
+    ``alpha_1 = 1 - sum alpha_{2..k}``: the affine combination whose
+    projections ``d . u_t`` are all equal. It is computed on the Gram matrix
+    (:func:`impartial_coefficients`), with a pseudo-inverse for linearly
+    dependent gradients. The shared parameters step along
+    ``d = k sum_t alpha_t g_t`` (the scale of static weighting); the
+    coefficients may be negative. Heads get the gradient of
+    ``sum_t p_t L_t``, never ``alpha`` (a head of negative ``alpha_t`` would
+    climb its own loss; the paper's Algorithm 1 steps each head on its own
+    loss).
 
-    The user's ``task_weights_`` are fixed weights multiplied into the solved
-    coefficients (so the projections are equal only when they are equal); a
-    task of weight 0 is left out of the solve. Absent tasks are left out of
-    the solve and get weight 0.
+    The method is invariant to the scale of each loss (its point), so
+    scaling the losses by ``task_weights`` would not change its step; instead
+    ``task_weights`` ``p`` are its preference: the projections ``d . u_t``
+    are in ratio ``p_t`` (equal when the weights are). The returned weights
+    are those of the raw gradients in ``d``. See
+    :class:`~sklearn_mtl.weighting.GramWeighting` for the conventions all
+    gradient strategies share.
 
     References
     ----------
@@ -46,13 +60,6 @@ class IMTLG(BaseWeighting):
        W. Zhang, "Towards impartial multi-task learning", ICLR, 2021.
     """
 
-
-    def backward(self, losses, present, shared_parameters, specific_parameters):
-        grads = self.task_gradients(losses, present, shared_parameters)
-        active = present & (self.task_weights_ > 0)
-        weights = torch.zeros_like(losses).detach()
-        if bool(active.any()):
-            weights[active] = impartial_coefficients(grads[active])
-        weights = weights * self.task_weights_
-        self.apply(weights, losses, weights @ grads, shared_parameters, specific_parameters)
-        return weights
+    def gram_weights(self, gram, prior, losses):
+        """Impartial coefficients, in ratio ``prior``, at the sum scale."""
+        return prior.sum() * impartial_coefficients(gram, prior / prior.mean())

@@ -2,28 +2,31 @@
 
 import torch
 
-from ._base import BaseWeighting
+from ._base import GramWeighting
 
 
-class PCGrad(BaseWeighting):
+class PCGrad(GramWeighting):
     """Project each task gradient off the gradients it conflicts with (PCGrad).
 
     For each task ``i``, and each other task ``j`` in a random order, when
     ``g_i . g_j < 0`` the (already projected) ``g_i`` is replaced by its
     projection onto the normal plane of ``g_j``:
     ``g_i <- g_i - (g_i . g_j) / ||g_j||^2 g_j``. The shared parameters step
-    along the weighted sum of the projected gradients. Costs one backward pass
-    per present task plus a ``T x T`` Gram matrix.
+    along the sum of the projected gradients (the paper's scale, that of
+    static weighting). A projected ``g_i`` stays in the span of the task
+    gradients, so it is tracked by its coefficients and every dot product
+    comes from the Gram matrix. Costs one backward pass per task taking part
+    plus the ``k x k`` Gram matrix.
 
     Notes
     -----
-    ``task_weights_`` are fixed weights multiplied in: the sum of the projected
-    gradients is weighted by them (projecting onto the normal plane of
-    ``w_j g_j`` is the same as onto that of ``g_j``), and task-specific
-    parameters get the gradient of ``sum_t task_weights[t] * loss_t``. The
-    returned weights are these static weights. Absent tasks, and tasks of
-    weight 0, take no part: they are neither projected nor projected onto,
-    and get weight 0.
+    ``g_t`` are the gradients of the weighted losses ``p_t L_t``
+    (``p = task_weights``); projecting onto the normal plane of ``p_j g_j`` is
+    the same as onto that of ``g_j``, so the step is ``sum_t p_t g_t^PC``.
+    Heads get the gradient of ``sum_t p_t L_t``. The returned weights are
+    those of the raw gradients in the shared step. See
+    :class:`~sklearn_mtl.weighting.GramWeighting` for the conventions all
+    gradient strategies share.
 
     The orders of ``j`` are drawn from torch's global random generator, which
     :class:`~sklearn_mtl.MultiTaskClassifier` seeds from ``random_state``
@@ -37,23 +40,13 @@ class PCGrad(BaseWeighting):
        Information Processing Systems (NeurIPS) 33.
     """
 
-
-    def backward(self, losses, present, shared_parameters, specific_parameters):
-        """Step the shared parameters along the sum of projected gradients."""
-        weights = self.task_weights_ * present
-        active = weights > 0
-        grads = self.task_gradients(losses, active, shared_parameters)
-        gram = (grads @ grads.T).double().cpu()
-        tasks = torch.nonzero(active.cpu()).flatten().tolist()
-        # A projected g_i stays in the span of the task gradients, so it is
-        # tracked by its coefficients: row i of `mix` @ grads; dots come from the Gram.
-        mix = torch.eye(len(weights), dtype=torch.float64)
-        for i in tasks:
-            for j in (tasks[k] for k in torch.randperm(len(tasks)).tolist()):
+    def gram_weights(self, gram, prior, losses):
+        """Weights of the raw gradients in the sum of the projected ones."""
+        k = len(prior)
+        mix = torch.eye(k, dtype=torch.float64)  # row i: coefficients of g_i^PC
+        for i in range(k):
+            for j in torch.randperm(k).tolist():
                 dot = mix[i] @ gram[:, j]
                 if j != i and dot < 0 and gram[j, j] > 0:
                     mix[i, j] -= dot / gram[j, j]
-        combination = weights.double().cpu() @ mix
-        direction = combination.to(grads) @ grads
-        self.apply(weights, losses, direction, shared_parameters, specific_parameters)
-        return weights.detach()
+        return prior @ mix

@@ -39,9 +39,6 @@ class RandomLossWeighting(BaseWeighting):
     def __init__(self, distribution="normal"):
         self.distribution = distribution
 
-    def setup(self, n_tasks, task_weights, device):
-        self._validate_params()
-        return super().setup(n_tasks, task_weights, device)
 
     def _draw(self, present):
         """Random weights summing to 1 over the present tasks, 0 elsewhere."""

@@ -51,12 +51,10 @@ class UncertaintyWeighting(BaseWeighting):
     def __init__(self, init_log_variance=0.0):
         self.init_log_variance = init_log_variance
 
-    def setup(self, n_tasks, task_weights, device):
-        self._validate_params()
+    def _init_state(self, n_tasks, device):
         self.log_variances_ = torch.nn.Parameter(
             torch.full((n_tasks,), float(self.init_log_variance), device=device)
         )
-        return super().setup(n_tasks, task_weights, device)
 
     def parameters(self):
         """The log-variances, trained by the network's optimizer."""
