@@ -15,7 +15,8 @@ class AlignedMTL(GramWeighting):
     orthogonal with the norm of the smallest singular value of ``G`` (the
     condition number of the system becomes 1). The shared parameters step
     along ``sum_t prior[t] (B G)_t = G^T w`` with ``w = B prior``. Eigenvalues
-    below ``lambda_max * T * eps`` (linearly dependent gradients) are dropped,
+    below ``lambda_max * T * eps`` (``eps`` of the gradients' dtype: linearly
+    dependent gradients) are dropped,
     and ``lambda_min`` is the smallest one kept. Costs one backward pass per
     present task plus the Gram matrix and a ``T x T`` eigen-decomposition.
 
@@ -48,7 +49,7 @@ class AlignedMTL(GramWeighting):
     def gram_weights(self, gram, prior, losses):
         """``B p``: the weights of the raw gradients in the aligned step."""
         values, vectors = torch.linalg.eigh(gram)  # ascending
-        keep = values > values[-1] * len(prior) * torch.finfo(torch.float32).eps
+        keep = values > values[-1] * len(prior) * self._precision
         values, vectors = values[keep], vectors[:, keep]
         if not len(values):  # every gradient is 0: no step
             return torch.zeros_like(prior)

@@ -216,6 +216,10 @@ class GramWeighting(BaseWeighting):
        optimization", arXiv:2406.16232, 2024.
     """
 
+    #: machine epsilon of the gradients' dtype (the Gram matrix is float64
+    #: whatever their precision), set before each call of :meth:`gram_weights`
+    _precision = torch.finfo(torch.float32).eps
+
     def gram_weights(self, gram, prior, losses):
         """Weights of the raw task gradients in the shared step.
 
@@ -243,6 +247,7 @@ class GramWeighting(BaseWeighting):
         weights = torch.zeros_like(prior)
         tasks = torch.nonzero(taking_part).flatten()
         if len(tasks):
+            self._precision = torch.finfo(grads.dtype).eps  # of the gradients
             sub = grads[tasks].double()
             gram = (sub @ sub.T).cpu()
             solved = self.gram_weights(

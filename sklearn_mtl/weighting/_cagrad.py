@@ -14,6 +14,7 @@ from ._base import GramWeighting
 _TOLERANCE = 1e-14
 _MAX_ITERATIONS = 1000
 _TINY = 1e-30
+_STATIONARY = 1e-6  # ||g_w|| below this, relative to the gradients' norms
 
 
 class CAGrad(GramWeighting):
@@ -29,8 +30,11 @@ class CAGrad(GramWeighting):
     minimised on the ``k x k`` Gram matrix by sequential quadratic
     programming, to convergence (a ``ConvergenceWarning`` says when it does
     not). With ``c >= 1`` the ball holds 0, so ``d`` lowers no task's loss to
-    first order. Costs one backward pass per task taking part plus the Gram
-    matrix and a solve of about a millisecond.
+    first order. When the minimising ``g_w`` is 0 (below 1e-6 of the
+    gradients' norm: 0 is in their hull, a Pareto-stationary point) ``d`` is
+    undefined and the shared parameters do not move, as in torchjd. Costs one
+    backward pass per task taking part plus the Gram matrix and a solve of
+    about a millisecond.
 
     Parameters
     ----------
@@ -74,6 +78,10 @@ class CAGrad(GramWeighting):
         sqrt_phi = self.c * np.sqrt(max(weighted.mean(), 0.0))  # c ||g0||
         w = _minimise_on_simplex(weighted, sqrt_phi)
         norm = np.sqrt(max(w @ weighted @ w, 0.0))  # ||g_w||
+        if sqrt_phi > 0 and norm <= _STATIONARY * np.sqrt(weighted.trace()):
+            # 0 is in the hull of the gradients (a Pareto-stationary point): no
+            # direction lowers every loss, and d is undefined; no shared step
+            return torch.zeros_like(prior)
         mix = 1 / k + (sqrt_phi / norm if norm > 0 else 0.0) * w
         mix = mix / (1.0, 1 + self.c**2, 1 + self.c)[int(self.rescale)]
         return torch.from_numpy(k * scale * mix)

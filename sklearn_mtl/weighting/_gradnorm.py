@@ -79,7 +79,7 @@ class GradNorm(BaseWeighting):
         with torch.no_grad():
             w.clamp_(min=1e-3).mul_(len(w) / w.sum())
             first = present & (self.initial_losses_ == 0)
-            self.initial_losses_[first] = losses[first].clamp_min(1e-12)
+            self.initial_losses_[first] = losses[first].clamp_min(1e-12).to(self.initial_losses_)
         matrices = [p for p in shared_parameters if p.dim() >= 2]
         if matrices and bool(present.any()):
             W = matrices[-1]
