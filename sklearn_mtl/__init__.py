@@ -1,7 +1,8 @@
 """sklearn_mtl: multi-task neural network classifiers for scikit-learn."""
 
 from ._classifier import MultiTaskClassifier
+from ._grouped import GroupedMultiTaskClassifier
 
 __version__ = "0.2.0"
 
-__all__ = ["MultiTaskClassifier", "__version__"]
+__all__ = ["GroupedMultiTaskClassifier", "MultiTaskClassifier", "__version__"]

@@ -2,6 +2,7 @@
 
 import inspect
 import numbers
+import threading
 import warnings
 from collections.abc import Mapping
 
@@ -29,12 +30,12 @@ from ._targets import (
     decode,
     encode_targets,
 )
-from .architectures import ARCHITECTURES, BaseArchitecture, HardSharing
+from .architectures import ARCHITECTURES, BaseArchitecture
 from .metrics import subset_accuracy
-from .modules import LinearHeads, MultiTaskModule, SharedTrunk, TaskHeads
+from .modules import MultiTaskModule, SharedTrunk
 from .modules._ensemble import RobustScaling, robust_statistics
 from .modules._mlp import ACTIVATIONS
-from .trunks import BaseTrunk, ConvTrunk, resolve_input_shape
+from .trunks import TRUNKS, BaseTrunk, resolve_input_shape
 from .weighting import WEIGHTINGS, BaseWeighting
 
 
@@ -250,6 +251,10 @@ def _torch_at_least(major, minor):
 # ensemble_size="auto": members of the shared hidden layers (benchmarks/accuracy.py).
 _AUTO_ENSEMBLE_SIZE = 4
 
+# affinity_every="auto" measures every this many steps per task: a measured step
+# costs about n_tasks training steps (benchmarks/affinity_overhead.py).
+_AUTO_AFFINITY_STEPS_PER_TASK = 3
+
 # early_stopping="auto" holds out a validation set when it gets at least this many rows.
 _AUTO_MIN_VALIDATION_ROWS = 10
 
@@ -337,14 +342,19 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         How tasks share the trunk's representation: hard parameter sharing
         (every task reads it), or a mixture of experts with per-task gates
         (:class:`~sklearn_mtl.architectures.MMoE`,
-        :class:`~sklearn_mtl.architectures.PLE`; "cgc" is one-level PLE). An
-        object's parameters are grid-searchable as ``architecture__<name>``.
+        :class:`~sklearn_mtl.architectures.PLE`; "cgc" is one-level PLE), whose
+        experts use ``activation``. A name is a key of
+        :data:`~sklearn_mtl.architectures.ARCHITECTURES`. An object's
+        parameters are validated at fit time and grid-searchable as
+        ``architecture__<name>``; the architecture also makes the heads.
     trunk : None, "mlp", "conv" or trunk object, default=None
         Feature extractor before the shared hidden layers. None or "mlp": none,
         the hidden layers read ``X``; "conv" or
         :class:`~sklearn_mtl.trunks.ConvTrunk`: convolutions over images given
         as flattened rows; :class:`~sklearn_mtl.trunks.TorchTrunk`: any torch
-        module. Its parameters are grid-searchable as ``trunk__<name>``.
+        module. A name is a key of :data:`~sklearn_mtl.trunks.TRUNKS`. An
+        object's parameters are validated at fit time and grid-searchable as
+        ``trunk__<name>``.
     input_shape : tuple of 3 int, default=None
         ``(channels, height, width)`` of one row of ``X`` seen as an image, for
         convolutional and custom trunks; one dimension may be -1 (inferred).
@@ -437,13 +447,28 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. With an int, fitting twice on the CPU gives identical
-        predictions. The global torch random state is left untouched.
+        predictions, also when fits run at the same time in threads (joblib's
+        threading backend, a ``ThreadPoolExecutor``, Dask workers with several
+        threads): torch's random generators are process-wide, so such fits
+        take turns, one at a time per process (use processes to run fits in
+        parallel). The global torch random state is restored after ``fit``.
     verbose : int, default=0
         0 is silent; 1 prints skorch's table of per-epoch losses (also per
         task).
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         (same tasks, classes and features required).
+    affinity_every : None, int or "auto", default=None
+        Measure the inter-task affinity of every ordered pair of tasks every
+        this many optimizer steps during training (TAG, Fifty et al., 2021):
+        the relative change of task ``j``'s loss after a look-ahead gradient
+        step on task ``i``'s loss alone, on the shared parameters and the same
+        batch (``task_affinity_``). Measuring does not change training: the
+        model is the one trained without it. Each measured step costs about
+        ``n_tasks`` extra backward and forward passes; ``"auto"`` measures
+        every ``3 * n_tasks`` steps (see the user guide's page on task
+        grouping for the measured overhead). None: off. Needs shared
+        parameters (a shared hidden layer, trunk or shared expert).
 
     Attributes
     ----------
@@ -480,6 +505,20 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Per-epoch records: ``train_loss``, ``train_loss[<task>]``,
         ``weight[<task>]`` and, with early stopping, ``valid_loss``,
         ``valid_loss[<task>]`` and ``valid_acc`` (mean per-task accuracy).
+        With ``affinity_every``, ``task_affinity``: the epoch's mean affinity
+        matrix as a nested list (``np.array(history_[:, "task_affinity"])``
+        has shape ``(n_epochs, n_tasks, n_tasks)``), NaN where no step of the
+        epoch was measured.
+    task_affinity_ : ndarray of shape (n_tasks, n_tasks)
+        Only with ``affinity_every``: the look-ahead affinity averaged over
+        every measured step, tasks in the order of ``task_names_``. Row ``i``
+        is the task whose gradient step is taken, column ``j`` the task whose
+        loss changes: ``task_affinity_[i, j] = 1 - L_j(after i's step) / L_j``,
+        positive when ``i`` helps ``j``. The diagonal holds each task's
+        affinity onto itself (its own step's relative loss decrease), which
+        :func:`~sklearn_mtl.grouping.suggest_task_groups` ignores. Steps where
+        a task has no labelled row skip its row and column; a pair never
+        measured is NaN.
 
     See Also
     --------
@@ -506,6 +545,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     Holzmüller, D., Grinsztajn, L., & Steinwart, I. (2024). Better by default:
     Strong pre-tuned MLPs and boosted trees on tabular data. NeurIPS.
 
+    Fifty, C., Amid, E., Zhao, Z., Yu, T., Anil, R., & Finn, C. (2021).
+    Efficiently identifying task groupings for multi-task learning. NeurIPS.
+
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskClassifier
@@ -525,7 +567,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "architecture": [StrOptions(set(ARCHITECTURES)), BaseArchitecture],
-        "trunk": [None, StrOptions({"mlp", "conv"}), BaseTrunk],
+        "trunk": [None, StrOptions(set(TRUNKS)), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
         "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"),
@@ -549,6 +591,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "affinity_every": [None, Interval(numbers.Integral, 1, None, closed="left"),
+                           StrOptions({"auto"})],
     }
 
     def __init__(
@@ -582,6 +626,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        affinity_every=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -611,6 +656,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.affinity_every = affinity_every
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -640,10 +686,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return clone(self.weighting)  # fitted state must not land on the user's object
 
     def _trunk_object(self):
-        if self.trunk is None or self.trunk == "mlp":
-            return None
-        if self.trunk == "conv":
-            return ConvTrunk()
+        if isinstance(self.trunk, str):
+            factory = TRUNKS[self.trunk]
+            return None if factory is None else factory()
         return self.trunk
 
     def _build_module(self, X, n_classes):
@@ -679,15 +724,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             scaling=scaling,
         )
         architecture = self._architecture_object()
-        block = architecture.build(shared.out_features, len(n_classes))
-        head_sizes = self._sizes("head_hidden_layer_sizes")
-        if isinstance(architecture, HardSharing) and not head_sizes:
-            # all tasks read one representation: one fused matrix multiply
-            heads = LinearHeads(block.out_features, n_classes)
-        else:
-            heads = TaskHeads(
-                block.out_features, n_classes, head_sizes, self.activation, self.dropout
-            )
+        block = architecture.build(shared.out_features, len(n_classes), activation=self.activation)
+        heads = architecture.build_heads(
+            block.out_features,
+            n_classes,
+            hidden_layer_sizes=self._sizes("head_hidden_layer_sizes"),
+            activation=self.activation,
+            dropout=self.dropout,
+        )
         return MultiTaskModule(shared, block, heads)
 
     # parameters that shape the network: warm_start cannot change them
@@ -884,6 +928,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             return int(self.ensemble_size)
         return _AUTO_ENSEMBLE_SIZE if self._sizes("hidden_layer_sizes") else 1
 
+    def _resolve_affinity_every(self, n_tasks):
+        if self.affinity_every == "auto":
+            return _AUTO_AFFINITY_STEPS_PER_TASK * n_tasks
+        return None if self.affinity_every is None else int(self.affinity_every)
+
     def _resolve_early_stopping(self, codes):
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
@@ -903,6 +952,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.shuffle = self.shuffle
         net.precision = self.precision
         net.label_smoothing = self.label_smoothing
+        net.affinity_every = self._resolve_affinity_every(len(net.task_names))
         stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
         net.callbacks = [("stop_on_plateau", stopper)]
         net.initialize_callbacks()
@@ -1049,6 +1099,21 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return self.net_.weighting
 
     @property
+    def task_affinity_(self):
+        """Look-ahead affinity of every ordered pair of tasks, averaged over
+        the measured steps (only with ``affinity_every``)."""
+        check_is_fitted(self)
+        total = getattr(self.net_, "affinity_sum_", None)
+        if total is None:
+            raise AttributeError(
+                "task_affinity_ is only measured when the estimator is fitted with "
+                "affinity_every set (e.g. affinity_every='auto')."
+            )
+        count = self.net_.affinity_count_
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    @property
     def n_parameters_(self):
         """Number of trainable parameters of the fitted network."""
         check_is_fitted(self)
@@ -1058,14 +1123,30 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return hasattr(self, "net_")
 
 
+# torch's default generators are process-wide, and weight initialisation,
+# dropout, PCGrad's orders and RLW's draws all read them: fits running at the
+# same time in threads of one process take turns, so that each sees only its
+# own seed (reproducible, and the global state restored for the caller).
+_TORCH_RNG_LOCK = threading.RLock()
+
+
 class _fixed_torch_seed:
-    """Seed torch inside the block and restore the global RNG state after it."""
+    """Seed torch inside the block and restore the global RNG state after it,
+    holding the process-wide :data:`_TORCH_RNG_LOCK` meanwhile."""
 
     def __init__(self, seed, device):
         self.seed = seed
         self.device = torch.device(device)
 
     def __enter__(self):
+        _TORCH_RNG_LOCK.acquire()
+        try:
+            return self._seed()
+        except BaseException:
+            _TORCH_RNG_LOCK.release()
+            raise
+
+    def _seed(self):
         devices = []
         if self.device.type == "cuda":
             index = self.device.index
@@ -1078,5 +1159,8 @@ class _fixed_torch_seed:
         return self
 
     def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
+        try:
+            return self._fork.__exit__(*exc)
+        finally:
+            _TORCH_RNG_LOCK.release()
 

@@ -24,6 +24,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from ._affinity import lookahead_affinity, rewound_rng, rng_state
 from ._loss import task_losses
 from .modules._ensemble import combine_members
 
@@ -46,6 +47,10 @@ def task_key(prefix, task_name):
 def weight_key(task_name):
     """History key of the mean weight a strategy gave a task over an epoch."""
     return f"weight[{task_name}]"
+
+
+# History key of an epoch's mean look-ahead affinity matrix (a nested list).
+AFFINITY_KEY = "task_affinity"
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -279,6 +284,9 @@ class MultiTaskNet(NeuralNet):
         "bfloat16": forward passes run under ``torch.autocast`` in bf16.
     label_smoothing : float
         Label smoothing of every task's training cross-entropy.
+    affinity_every : int or None
+        Measure the look-ahead task affinity (:mod:`sklearn_mtl._affinity`)
+        every this many optimizer steps; None: never.
 
     With an ensemble module (``module.ensemble_size = k > 1``), each member is
     trained on every row (the task loss is the mean over members of their
@@ -289,7 +297,7 @@ class MultiTaskNet(NeuralNet):
     def __init__(
         self, module, *args, task_names=(), weighting=None, task_weights=None,
         class_weights=None, shuffle=True, seed=0, precision="float32",
-        label_smoothing=0.0, **kwargs
+        label_smoothing=0.0, affinity_every=None, **kwargs
     ):
         super().__init__(module, *args, **kwargs)
         self.task_names = list(task_names)
@@ -300,10 +308,13 @@ class MultiTaskNet(NeuralNet):
         self.seed = seed
         self.precision = precision
         self.label_smoothing = label_smoothing
+        self.affinity_every = affinity_every
 
     @property
     def _default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+        # the affinity matrix is a nested list: no column of the printed table
+        return [("epoch_timer", EpochTimer()),
+                ("print_log", PrintLog(keys_ignored=[AFFINITY_KEY]))]
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # A planned stop ends the loop quietly. A real Ctrl-C is recorded
@@ -380,6 +391,7 @@ class MultiTaskNet(NeuralNet):
         state.pop("_class_weights_dev", None)
         state.pop("_shared", None)
         state.pop("_specific", None)
+        state.pop("_affinity_epoch", None)  # device tensors, only during training
         # `module` is the very object `module_` (already in skorch's device-aware
         # state); pickled plainly, a CUDA-trained one would not load on a CPU.
         if state.get("module") is not None and not isinstance(state["module"], type):
@@ -442,6 +454,9 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self._generator = None
+        # look-ahead affinities summed over every measured step of this
+        # network's life (warm_start fits add to them), and their counts
+        self.affinity_sum_ = self.affinity_count_ = None
         return self
 
     def _class_weights_on(self, device):
@@ -460,11 +475,97 @@ class MultiTaskNet(NeuralNet):
             self.task_weights, dtype=torch.float32, device=device
         )
         self._shared, self._specific = self._split_parameters()
+        self._affinity_epoch = None
+        if self.affinity_every is not None:
+            self._start_affinity(device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self._class_weights_dev = None
         self._shared = self._specific = None
+        self._affinity_epoch = None
+
+    # ------------------------------------------------------ task affinity
+    def _start_affinity(self, device):
+        if not self._shared:
+            raise ValueError(
+                f"affinity_every={self.affinity_every!r} measures how a step on the "
+                "shared parameters for one task changes the other tasks' losses, but "
+                "this network has no trainable shared parameters (no shared hidden "
+                "layer, trunk or shared expert). Add hidden_layer_sizes or a trunk, "
+                "or set affinity_every=None."
+            )
+        n_tasks = len(self.task_names)
+        if self.affinity_sum_ is None or self.affinity_sum_.shape != (n_tasks, n_tasks):
+            self.affinity_sum_ = np.zeros((n_tasks, n_tasks))
+            self.affinity_count_ = np.zeros((n_tasks, n_tasks), dtype=np.int64)
+        zeros = torch.zeros((n_tasks, n_tasks), dtype=torch.float64, device=device)
+        self._affinity_epoch = [zeros, zeros.clone()]  # sum, count: read once per epoch
+        self._affinity_step = 0
+        names = {id(p): name for name, p in self.module_.named_parameters()}
+        self._shared_names = [names[id(p)] for p in self._shared]
+
+    def _shared_lrs(self):
+        """The learning rate of each shared parameter, from its optimizer group."""
+        by_id = {}
+        for group in self.optimizer_.param_groups:
+            for p in group["params"]:
+                by_id[id(p)] = group["lr"]
+        return [by_id.get(id(p), 0.0) for p in self._shared]
+
+    def task_affinity(self, Xb, yb, losses, present, rng_before):
+        """Look-ahead affinity of every ordered pair of tasks on one batch.
+
+        ``losses`` are the training losses of the batch from a forward pass in
+        training mode that started with the global RNG at ``rng_before``. Each
+        look-ahead forward pass calls the module with the shared parameters
+        replaced (``torch.func.functional_call``: the module's own parameters
+        are never written to, so nothing needs restoring), on copies of its
+        buffers (batch norm's running statistics stay as they are), in the
+        same mode and with the RNG rewound to ``rng_before`` (the same dropout
+        masks). The optimizer, its state and the weighting strategy are not
+        involved; afterwards the RNG is where the step's forward pass left it.
+
+        Returns
+        -------
+        Z : Tensor of shape (n_tasks, n_tasks), see
+            :func:`~sklearn_mtl._affinity.lookahead_affinity`.
+        """
+        if not hasattr(self, "_shared_names"):
+            names = {id(p): name for name, p in self.module_.named_parameters()}
+            self._shared_names = [names[id(p)] for p in self._shared]
+        module = self.module_
+        with rewound_rng(rng_before, self._device()) as rng:
+
+            def lookahead_losses(values):
+                rng.rewind()
+                replaced = {n: b.clone() for n, b in module.named_buffers()}
+                replaced.update(zip(self._shared_names, values))
+                with self.autocast():
+                    logits = torch.func.functional_call(module, replaced, (Xb,))
+                return self.get_loss(logits, yb, training=True)[0]
+
+            return lookahead_affinity(
+                losses, present, self._shared, self._shared_lrs(), lookahead_losses
+            )
+
+    def _record_affinity(self, Z):
+        total, count = self._affinity_epoch
+        seen = torch.isfinite(Z)
+        total += torch.where(seen, Z, torch.zeros_like(Z)).double()
+        count += seen.double()
+
+    def _end_affinity_epoch(self):
+        """Record the epoch's mean matrix in the history (NaN where no step was
+        measured) and add the epoch's sums to the network's totals."""
+        total, count = (t.cpu().numpy() for t in self._affinity_epoch)
+        self.affinity_sum_ += total
+        self.affinity_count_ += count.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        self.history.record(AFFINITY_KEY, mean.tolist())
+        self._affinity_epoch[0].zero_()
+        self._affinity_epoch[1].zero_()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         codes, weight = y_true
@@ -489,9 +590,16 @@ class MultiTaskNet(NeuralNet):
         # train/eval mode is set once per epoch in run_single_epoch
         self.optimizer_.zero_grad(set_to_none=True)
         Xb, yb = batch
+        measure = getattr(self, "_affinity_epoch", None) is not None and (
+            self._affinity_step % self.affinity_every == 0)
+        if self._affinity_epoch is not None:
+            self._affinity_step += 1
+        rng_before = rng_state(self._device()) if measure else None
         logits = self.infer(Xb)
         losses, denominators = self.get_loss(logits, yb, training=True)
         present = denominators > 0
+        if measure:
+            self._record_affinity(self.task_affinity(Xb, yb, losses, present, rng_before))
         weights = self.weighting.backward(losses, present, self._shared, self._specific)
         self.optimizer_.step()
         return {
@@ -554,6 +662,8 @@ class MultiTaskNet(NeuralNet):
         if weight_sum is not None:
             for name, value in zip(self.task_names, (weight_sum / n_batches).tolist()):
                 history.record(weight_key(name), value)
+        if training and getattr(self, "_affinity_epoch", None) is not None:
+            self._end_affinity_epoch()
         if training:
             self.weighting.end_epoch(
                 np.array([v if s else np.nan for v, s in zip(per_task, observed)])

@@ -125,6 +125,42 @@ def _classes_per_task(n_classes, n_tasks):
     return [_check_int(k, f"n_classes of task {t}", 2) for t, k in enumerate(values)]
 
 
+def _check_task_groups(task_groups, n_tasks):
+    """The group of each task (an int array), or None for one group of all."""
+    if task_groups is None:
+        return None
+    if isinstance(task_groups, (str, bytes)) or not hasattr(task_groups, "__iter__"):
+        raise ValueError(
+            f"task_groups must be a list of lists of task indices; got {task_groups!r}."
+        )
+    group_of = np.full(n_tasks, -1)
+    for g, group in enumerate(task_groups):
+        if isinstance(group, (str, bytes)) or not hasattr(group, "__iter__") or not len(group):
+            raise ValueError(
+                f"task_groups[{g}] = {group!r} is not a non-empty list of task indices."
+            )
+        for t in group:
+            if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not (
+                    0 <= t < n_tasks):
+                raise ValueError(
+                    f"task_groups[{g}] holds {t!r}; task indices run from 0 to "
+                    f"{n_tasks - 1} (n_tasks={n_tasks})."
+                )
+            if group_of[t] >= 0:
+                raise ValueError(
+                    f"Task {t} is in task_groups[{group_of[t]}] and task_groups[{g}]: "
+                    "every task must be in exactly one group."
+                )
+            group_of[t] = g
+    missing = np.flatnonzero(group_of < 0).tolist()
+    if missing:
+        raise ValueError(
+            f"Task(s) {missing} are in no group of task_groups: every task must be in "
+            "exactly one group (a group of one task is [t])."
+        )
+    return group_of
+
+
 def _orthonormal(matrix):
     """Orthonormal columns spanning the columns of ``matrix``."""
     q, r = np.linalg.qr(matrix)
@@ -148,6 +184,7 @@ def make_multitask_classification(
     *,
     n_informative=10,
     relatedness=1.0,
+    task_groups=None,
     noise=0.1,
     random_state=None,
     as_frame=False,
@@ -175,6 +212,13 @@ def make_multitask_classification(
     which multi-task learning helps. With ``relatedness=0`` each task reads
     its own random directions, and the tasks share nothing beyond chance.
 
+    With ``task_groups``, the tasks form groups of related tasks: each group
+    has its own ``W_shared`` (drawn independently of the other groups'), so
+    that ``relatedness`` holds between the tasks of a group while tasks of
+    different groups share nothing beyond chance. Groups of tasks planted this
+    way are what :func:`~sklearn_mtl.grouping.suggest_task_groups` should
+    recover.
+
     Since ``Z_t`` is standard normal and the simplex is symmetric, every class
     of every task has probability exactly ``1 / n_classes[t]`` for each row:
     classes are balanced up to sampling noise.
@@ -197,6 +241,10 @@ def make_multitask_classification(
         Share of the tasks' projections that is common to all tasks: the
         correlation between corresponding entries of two tasks' matrices
         before orthonormalisation is ``relatedness**2``.
+    task_groups : list of list of int, default=None
+        A partition of the task indices ``0 .. n_tasks - 1`` into groups
+        (every task in exactly one), e.g. ``[[0, 1], [2, 3, 4]]``: each group
+        reads its own shared projection. None: one group of all tasks.
     noise : float >= 0, default=0.1
         Standard deviation of the Gaussian noise added to each class score;
         the scores without noise have unit variance.
@@ -250,15 +298,18 @@ def make_multitask_classification(
             "n_informative or lower n_classes."
         )
     relatedness = _check_real(relatedness, "relatedness", 0.0, 1.0)
+    group_of = _check_task_groups(task_groups, n_tasks)
     noise = _check_real(noise, "noise", 0.0)
     rng = check_random_state(random_state)
 
     # the tasks first: they do not depend on n_samples
-    shared = rng.standard_normal((n_features, n_informative))
+    n_groups = 1 if group_of is None else int(group_of.max()) + 1
+    shared = [rng.standard_normal((n_features, n_informative)) for _ in range(n_groups)]
     own = np.sqrt(max(1.0 - relatedness**2, 0.0))
     projections = []
-    for k in classes:
-        mixed = relatedness * shared + own * rng.standard_normal((n_features, n_informative))
+    for t, k in enumerate(classes):
+        common = shared[0 if group_of is None else group_of[t]]
+        mixed = relatedness * common + own * rng.standard_normal((n_features, n_informative))
         # where, in the latent space, the simplex of class directions lies
         frame = _orthonormal(rng.standard_normal((n_informative, k - 1)))
         projections.append(_orthonormal(mixed) @ frame @ _simplex(k).T)

@@ -9,6 +9,7 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 
 from ._classifier import MultiTaskClassifier
+from ._grouped import GroupedMultiTaskClassifier
 from ._net import task_key
 from ._targets import _as_label_array, _missing_mask, _observed_values, _split_columns
 from .metrics import _final_step, task_scores
@@ -61,6 +62,14 @@ def _single_task_version(estimator, task_index, task_name):
     options sliced to that task."""
     model = clone(estimator)
     final = _final_step(model)
+    if isinstance(final, GroupedMultiTaskClassifier):
+        # one task is one group: the baseline is the model each group gets
+        inner = final.estimator if final.estimator is not None else MultiTaskClassifier()
+        single = _single_task_version(inner, task_index, task_name)
+        if final is model:
+            return single
+        model.steps[-1] = (model.steps[-1][0], single)
+        return model
     if not isinstance(final, MultiTaskClassifier):
         return model
     params = final.get_params(deep=False)

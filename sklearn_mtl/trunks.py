@@ -6,28 +6,45 @@ makes the torch module at fit time. The estimator's network is
 
     X -> trunk (feature extractor) -> hidden_layer_sizes -> architecture -> heads
 
-and ``trunk=None`` means no extractor: the hidden layers read ``X`` directly.
+and ``trunk=None`` (or ``"mlp"``) means no extractor: the hidden layers read
+``X`` directly. :data:`TRUNKS` maps the names ``trunk=`` accepts to classes.
 """
 
 import inspect
 import math
+import numbers
 
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from torch import nn
 
+from ._constraints import Sizes, as_sizes
 from .modules import ConvFeatures
 
-__all__ = ["BaseTrunk", "ConvTrunk", "TorchTrunk"]
+__all__ = ["TRUNKS", "BaseTrunk", "ConvTrunk", "TorchTrunk"]
 
 
 class BaseTrunk(BaseEstimator):
     """Base class of trunks: :meth:`build` returns an ``nn.Module`` that maps a
     float batch ``(n, n_features)`` to ``(n, out_features)`` and has an
-    ``out_features`` attribute."""
+    ``out_features`` attribute.
+
+    A subclass stores its parameters in ``__init__``, declares their
+    constraints in ``_parameter_constraints`` (scikit-learn's
+    ``sklearn.utils._param_validation`` idiom) and implements
+    ``_build(n_features, input_shape)``; :meth:`build` validates the
+    parameters first.
+    """
+
+    _parameter_constraints: dict = {}
 
     def build(self, n_features, input_shape):
-        """Make the torch module.
+        """Validate the parameters and make the torch module.
+
+        Subclasses implement ``_build`` with the same arguments; an invalid
+        parameter raises scikit-learn's ``InvalidParameterError`` (a
+        ``ValueError``) naming the trunk and the parameter.
 
         Parameters
         ----------
@@ -40,8 +57,24 @@ class BaseTrunk(BaseEstimator):
         Returns
         -------
         module : nn.Module
+            With an integer ``out_features`` attribute.
         """
-        raise NotImplementedError
+        self._validate_params()
+        module = self._build(n_features, input_shape)
+        if not isinstance(module, nn.Module) or not isinstance(
+            getattr(module, "out_features", None), numbers.Integral
+        ):
+            raise TypeError(
+                f"{type(self).__name__}._build must return a torch nn.Module with an "
+                f"integer out_features attribute; got {type(module).__name__}."
+            )
+        return module
+
+    def _build(self, n_features, input_shape):
+        """Make the module of :meth:`build` from validated parameters."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _build(n_features, input_shape)."
+        )
 
 
 def resolve_input_shape(input_shape, n_features):
@@ -95,12 +128,18 @@ class ConvTrunk(BaseTrunk):
         Whether to normalise each block.
     """
 
+    _parameter_constraints: dict = {
+        "channels": [Sizes()],
+        "kernel_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_norm": ["boolean"],
+    }
+
     def __init__(self, channels=(32, 64), kernel_size=3, batch_norm=False):
         self.channels = channels
         self.kernel_size = kernel_size
         self.batch_norm = batch_norm
 
-    def build(self, n_features, input_shape):
+    def _build(self, n_features, input_shape):
         if input_shape is None:
             side = math.isqrt(n_features)
             if side * side != n_features:
@@ -110,14 +149,8 @@ class ConvTrunk(BaseTrunk):
                     "dimension may be -1)."
                 )
             input_shape = (1, side, side)
-        channels = [self.channels] if isinstance(self.channels, int) else list(self.channels)
-        if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1
-                               for c in channels):
-            raise ValueError(f"ConvTrunk: channels must be positive integers; got {channels!r}.")
-        if not isinstance(self.kernel_size, int) or self.kernel_size < 1:
-            raise ValueError(f"ConvTrunk: kernel_size must be a positive integer; "
-                             f"got {self.kernel_size!r}.")
-        return ConvFeatures(input_shape, channels, self.kernel_size, self.batch_norm)
+        return ConvFeatures(input_shape, as_sizes(self.channels), int(self.kernel_size),
+                            bool(self.batch_norm))
 
 
 class _Reshaped(nn.Module):
@@ -154,10 +187,13 @@ class TorchTrunk(BaseTrunk):
     Parameters
     ----------
     module : type or callable
-        An ``nn.Module`` subclass or a function returning a module.
+        An ``nn.Module`` subclass or a function returning a module (not a
+        module instance: the trunk makes a new one at every fit).
     **module_params
-        Arguments for ``module``.
+        Arguments for ``module``; free-form, so only ``module`` is validated.
     """
+
+    _parameter_constraints: dict = {"module": [callable]}
 
     def __init__(self, module, **module_params):
         self.module = module
@@ -179,11 +215,14 @@ class TorchTrunk(BaseTrunk):
         args = "".join(f", {k}={v!r}" for k, v in self.module_params.items())
         return f"TorchTrunk({name}{args})"
 
-    def build(self, n_features, input_shape):
-        if not callable(self.module):
-            raise TypeError(
-                f"TorchTrunk: module must be an nn.Module class or a function returning "
-                f"one; got {self.module!r}."
+    def _build(self, n_features, input_shape):
+        if isinstance(self.module, nn.Module):
+            # callable, but calling it would run its forward pass
+            raise InvalidParameterError(
+                f"The 'module' parameter of TorchTrunk must be an nn.Module class or a "
+                f"function returning one, not a module instance; got an instance of "
+                f"{type(self.module).__name__}. Pass the class and its arguments: "
+                f"TorchTrunk({type(self.module).__name__}, <argument>=...)."
             )
         kwargs = dict(self.module_params)
         try:
@@ -211,3 +250,9 @@ class TorchTrunk(BaseTrunk):
             out_features = int(out.shape[1])
         wrapped.out_features = out_features
         return wrapped
+
+
+#: The names ``trunk=`` accepts: name -> trunk class, or None for no feature
+#: extractor (``"mlp"``: the shared hidden layers read ``X``, as ``trunk=None``).
+#: The one place a new trunk is registered.
+TRUNKS = {"mlp": None, "conv": ConvTrunk}

@@ -4,8 +4,14 @@ import torch
 
 from sklearn_mtl.datasets import load_digits_multitask
 
-# Small, fast settings that still learn the digits tasks well.
+# The settings tests train with, in one place (import them from conftest):
+# FAST still learns the digits tasks well; TINY only runs the code paths (a
+# smoke fit); CHECKS passes scikit-learn's common checks, which demand real
+# accuracy on their small problems.
 FAST = dict(hidden_layer_sizes=(64,), max_iter=30, batch_size=64, random_state=0)
+TINY = dict(hidden_layer_sizes=(16,), max_iter=2, batch_size=32, random_state=0)
+CHECKS = dict(hidden_layer_sizes=(32,), max_iter=60, batch_size=32, dropout=0.0,
+              learning_rate_init=1e-2, random_state=0)
 
 
 @pytest.fixture(autouse=True)

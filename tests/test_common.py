@@ -3,16 +3,13 @@ the default network and one representative configuration of each
 architecture and trunk."""
 
 import torch
+from conftest import CHECKS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
-from sklearn_mtl import MultiTaskClassifier
+from sklearn_mtl import GroupedMultiTaskClassifier, MultiTaskClassifier
 from sklearn_mtl.architectures import PLE, MMoE
 from sklearn_mtl.trunks import ConvTrunk, TorchTrunk
-
-# Small and fast, yet accurate enough for check_classifiers_train.
-FAST = dict(hidden_layer_sizes=(32,), max_iter=60, batch_size=32, dropout=0.0,
-            learning_rate_init=1e-2, random_state=0)
 
 
 class Bottleneck(nn.Module):
@@ -27,15 +24,17 @@ class Bottleneck(nn.Module):
 
 
 ESTIMATORS = [
-    MultiTaskClassifier(**FAST),
-    MultiTaskClassifier(**{**FAST, "hidden_layer_sizes": ()},
+    MultiTaskClassifier(**CHECKS),
+    MultiTaskClassifier(**{**CHECKS, "hidden_layer_sizes": ()},
                         architecture=MMoE(n_experts=3, expert_hidden_layer_sizes=(32,))),
-    MultiTaskClassifier(**{**FAST, "hidden_layer_sizes": ()},
+    MultiTaskClassifier(**{**CHECKS, "hidden_layer_sizes": ()},
                         architecture=PLE(n_levels=2, expert_hidden_layer_sizes=(32,))),
-    MultiTaskClassifier(**FAST, head_hidden_layer_sizes=(16,)),
+    MultiTaskClassifier(**CHECKS, head_hidden_layer_sizes=(16,)),
     # common-check data has 2 to 10 features: read each row as a 1 x n image
-    MultiTaskClassifier(**FAST, trunk=ConvTrunk(channels=(8,)), input_shape=(1, 1, -1)),
-    MultiTaskClassifier(**FAST, trunk=TorchTrunk(Bottleneck, width=32)),
+    MultiTaskClassifier(**CHECKS, trunk=ConvTrunk(channels=(8,)), input_shape=(1, 1, -1)),
+    MultiTaskClassifier(**CHECKS, trunk=TorchTrunk(Bottleneck, width=32)),
+    # groups="auto": multi-output checks measure affinity and fit one network per group
+    GroupedMultiTaskClassifier(MultiTaskClassifier(**CHECKS), affinity_every=1),
 ]
 
 # Every expected failure, with its reason, in one place. They hold for every

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.datasets import load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -15,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskClassifier
 
-TINY = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+TINY = dict(TINY, max_iter=3)
 # the unit-scale warning is for networks that read X as given
 UNSCALED = dict(TINY, input_scaling=None)
 

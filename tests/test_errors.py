@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 
 from sklearn_mtl import MultiTaskClassifier
 
-TINY = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
 rng = np.random.RandomState(0)
 X = rng.normal(size=(40, 3))
 Y = pd.DataFrame({"a": np.arange(40) % 2, "b": np.array(["x", "y", "z", "x"] * 10)})
@@ -178,7 +178,8 @@ def test_a_finite_but_exploding_loss_is_divergence_with_advice():
     # grows far above where it started; the error says so and what to lower
     with pytest.raises(ValueError, match=r"diverged at epoch \d+: the mean training loss "
                                          r"rose to .*learning_rate_init \(now 1000\)"):
-        fit(learning_rate_init=1e3, max_iter=50).fit(X, Y)
+        fit(learning_rate_init=1e3, max_iter=50, hidden_layer_sizes=(8,),
+            batch_size=200).fit(X, Y)
 
 
 def test_batch_norm_on_one_row_names_the_parameter():

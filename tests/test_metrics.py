@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -28,7 +29,7 @@ from sklearn_mtl.metrics import (
     task_scoring,
 )
 
-TINY = dict(hidden_layer_sizes=(16,), max_iter=10, random_state=0)
+TINY = dict(TINY, max_iter=10)
 TASKS = ["digit", "parity", "ge5", "loops"]
 
 

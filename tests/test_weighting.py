@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import CHECKS, FAST
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.utils.estimator_checks import estimator_checks_generator
@@ -27,13 +27,11 @@ REPRESENTATIVE_CHECKS = {
     "check_fit_idempotent",
     "check_supervised_y_2d",
 }
-FAST_CHECKS = dict(hidden_layer_sizes=(32,), max_iter=60, batch_size=32, dropout=0.0,
-                   learning_rate_init=1e-2, random_state=0)
 
 
 def _representative_checks():
     for name in NAMES:
-        estimator = MultiTaskClassifier(**FAST_CHECKS, weighting=name)
+        estimator = MultiTaskClassifier(**CHECKS, weighting=name)
         for est, check in estimator_checks_generator(estimator, mark="skip"):
             check_name = getattr(check, "func", check).__name__
             if check_name in REPRESENTATIVE_CHECKS:

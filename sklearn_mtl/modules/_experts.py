@@ -1,7 +1,9 @@
-"""Soft parameter sharing blocks: mixtures of experts with per-task gates.
+"""Architecture blocks: hard sharing, and mixtures of experts with per-task gates.
 
 A block maps a shared representation ``z`` of shape ``(n, d)`` to one
-representation per task (a list of ``(n, out_features)`` tensors).
+representation per task (a list of ``(n, out_features)`` tensors) and says,
+through ``shared_parameters()``, which of its parameters every task depends on
+(see :meth:`sklearn_mtl.architectures.BaseArchitecture.build`).
 """
 
 import torch
@@ -17,6 +19,10 @@ class HardSharingBlock(nn.Module):
         super().__init__()
         self.n_tasks = n_tasks
         self.out_features = in_features
+
+    def shared_parameters(self):
+        """None: the block owns no parameter (the trunk's are shared)."""
+        return []
 
     def forward(self, z):
         return [z] * self.n_tasks
@@ -59,6 +65,7 @@ class MMoEBlock(nn.Module):
         self.out_features = self.experts[0].out_features
 
     def shared_parameters(self):
+        """The experts' parameters (the gates are each task's own)."""
         return self.experts.parameters()
 
     def gate_weights(self, z):
@@ -144,6 +151,7 @@ class PLEBlock(nn.Module):
         self.out_features = width
 
     def shared_parameters(self):
+        """The shared experts and shared gates of every level."""
         for level in self.levels:
             yield from level.shared.parameters()
             if level.shared_gate is not None:

@@ -62,7 +62,7 @@ class MultiTaskModule(nn.Module):
     Parameters
     ----------
     trunk : nn.Module with ``out_features``
-    block : nn.Module with ``out_features``
+    block : nn.Module with ``out_features`` and ``shared_parameters()``
     heads : nn.Module with ``n_classes``
     """
 
@@ -91,9 +91,8 @@ class MultiTaskModule(nn.Module):
         return z if k == 1 else z.view(x.shape[0], k, -1).mean(dim=1)
 
     def shared_parameters(self):
-        """Parameters that every task's loss depends on: the trunk's, and the
-        shared experts of a mixture-of-experts block."""
+        """Parameters that every task's loss depends on: the trunk's, and
+        those the block names (its ``shared_parameters()``: the shared
+        experts of a mixture of experts, none for hard sharing)."""
         yield from self.trunk.parameters()
-        shared = getattr(self.block, "shared_parameters", None)
-        if shared is not None:
-            yield from shared()
+        yield from self.block.shared_parameters()
