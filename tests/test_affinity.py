@@ -6,14 +6,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 
 from sklearn_mtl import MultiTaskClassifier
 from sklearn_mtl._affinity import lookahead_affinity, rng_state, set_rng_state
 from sklearn_mtl.datasets import make_multitask_classification
 from sklearn_mtl.grouping import suggest_task_groups
 
-TINY = dict(hidden_layer_sizes=(32,), max_iter=4, batch_size=64, random_state=0,
-            early_stopping=False)
+TINY = dict(TINY, hidden_layer_sizes=(32,), max_iter=4, batch_size=64, early_stopping=False)
 
 
 def test_lookahead_affinity_matches_hand_computation():

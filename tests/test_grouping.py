@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold
@@ -16,8 +17,7 @@ from sklearn_mtl.grouping import TaskGrouping, plot_task_affinity, suggest_task_
 from sklearn_mtl.metrics import subset_accuracy
 from sklearn_mtl.model_selection import compare_single_task
 
-SMALL = dict(hidden_layer_sizes=(16,), max_iter=3, batch_size=64, random_state=0,
-             early_stopping=False)
+SMALL = dict(TINY, max_iter=3, batch_size=64, early_stopping=False)
 
 
 @pytest.fixture(autouse=True)
