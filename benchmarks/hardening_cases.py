@@ -73,9 +73,8 @@ def _():
 
 @case("Ctrl-C during fit", "test_ensemble.py (interrupt), KeyboardInterrupt re-raised")
 def _():
-    clf = MultiTaskClassifier(hidden_layer_sizes=(256, 256), max_iter=2000, random_state=0,
-                              early_stopping=False)
-    threading.Timer(1.5, _thread.interrupt_main).start()
+    clf = MultiTaskClassifier(max_iter=2000, random_state=0, early_stopping=False)
+    threading.Timer(3.0, _thread.interrupt_main).start()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -85,14 +84,15 @@ def _():
             pass
     message = [str(w.message) for w in caught if "interrupted" in str(w.message)]
     usable = clf.predict(X[:5]).shape == (5, 3)
-    return f"KeyboardInterrupt raised; {message[0][:60]}...; predict works: {usable}", usable
+    return (f"KeyboardInterrupt raised; '{message[0][:64]}...'; predict works: {usable}",
+            usable)
 
 
 @case("Ctrl-C during GridSearchCV", "KeyboardInterrupt propagates out of the search")
 def _():
     search = GridSearchCV(MultiTaskClassifier(max_iter=2000, early_stopping=False,
                                               random_state=0),
-                          {"alpha": [1e-4, 1e-3, 1e-2]}, cv=3)
+                          {"learning_rate_init": [1e-4, 1e-3, 1e-2]}, cv=3)
     threading.Timer(1.5, _thread.interrupt_main).start()
     started = time.perf_counter()
     try:
@@ -131,7 +131,7 @@ def _():
     pre = make_column_transformer((OneHotEncoder(), ["city"]), remainder=StandardScaler())
     result = compare_single_task(make_pipeline(pre, MultiTaskClassifier(**TINY)), frame, Y,
                                  baseline=LogisticRegression(), cv=2)
-    return f"ran: {len(result.summary())} summary rows", True
+    return f"ran: {len(result.to_frame())} rows of per-task scores", True
 
 
 @case("batch_norm=True on one row", "test_batch_norm_on_one_row_names_the_parameter")

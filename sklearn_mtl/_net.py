@@ -322,6 +322,7 @@ class MultiTaskNet(NeuralNet):
         # on_train_end, which restores the best epoch), so that the estimator
         # can re-raise it once the fitted state is set.
         self.interrupted_ = False
+        self._start_loss = None  # the first batch's loss, at the initial weights
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except StopTraining:
@@ -598,6 +599,8 @@ class MultiTaskNet(NeuralNet):
         logits = self.infer(Xb)
         losses, denominators = self.get_loss(logits, yb, training=True)
         present = denominators > 0
+        if getattr(self, "_start_loss", 0.0) is None and bool(present.any()):  # once a fit
+            self._start_loss = float(losses.detach()[present].mean())
         if measure:
             self._record_affinity(self.task_affinity(Xb, yb, losses, present, rng_before))
         weights = self.weighting.backward(losses, present, self._shared, self._specific)
@@ -686,19 +689,22 @@ class MultiTaskNet(NeuralNet):
     def _check_divergence(self, mean_loss):
         """Stop when the training loss has grown far beyond where it started.
 
-        Beyond ``_DIVERGENCE_FACTOR`` times both the first epoch's loss and a
-        uniform guess's (``log(n_classes)``), and above ``_DIVERGENCE_FLOOR``,
-        the steps are too large: training that works lowers the loss, even
-        from the huge first losses of unscaled features.
+        Beyond ``_DIVERGENCE_FACTOR`` times both the loss at the initial
+        weights (the first batch's) and a uniform guess's (``log(n_classes)``),
+        and above ``_DIVERGENCE_FLOOR``, the steps are too large: training that
+        works lowers the loss, even from the huge first losses of unscaled
+        features. Checked from the first epoch on, so that a loss that explodes
+        within it is caught there.
         """
         history = self.history
         uniform = float(np.mean(np.log(np.maximum(self.module_.split_sizes, 2))))
-        first = history[0].get("train_loss", mean_loss) if len(history) > 1 else mean_loss
+        first = getattr(self, "_start_loss", None)
+        first = mean_loss if first is None else first
         start = max(first, uniform)
         if mean_loss > _DIVERGENCE_FLOOR and mean_loss > _DIVERGENCE_FACTOR * start:
             raise ValueError(
                 f"Training diverged at epoch {len(history)}: the mean training loss "
-                f"rose to {mean_loss:.4g}, from {first:.4g} in the first epoch "
+                f"rose to {mean_loss:.4g}, from {first:.4g} at the initial weights "
                 f"({uniform:.3g} for a uniform guess). Lower learning_rate_init (now "
                 f"{self.optimizer_.param_groups[0]['lr']:g}), or scale X (for example "
                 "with StandardScaler)."

@@ -6,6 +6,7 @@ import pytest
 from conftest import TINY
 
 from sklearn_mtl import MultiTaskClassifier
+from sklearn_mtl.datasets import make_multitask_classification
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(40, 3))
@@ -180,6 +181,12 @@ def test_a_finite_but_exploding_loss_is_divergence_with_advice():
                                          r"rose to .*learning_rate_init \(now 1000\)"):
         fit(learning_rate_init=1e3, max_iter=50, hidden_layer_sizes=(8,),
             batch_size=200).fit(X, Y)
+    # small batches: the loss explodes within the first epoch (to 1e6 for
+    # this seed) and settles in the hundreds; caught at epoch 1
+    Xs, Ys = make_multitask_classification(n_samples=300, n_features=8, n_tasks=3,
+                                           n_informative=4, random_state=0)
+    with pytest.raises(ValueError, match=r"diverged at epoch 1: .* at the initial weights"):
+        fit(learning_rate_init=1e3, max_iter=50, batch_size=32).fit(Xs, Ys)
 
 
 def test_batch_norm_on_one_row_names_the_parameter():
