@@ -493,6 +493,10 @@ def rank_table(rows):
 
 
 # --------------------------------------------------------------- candidates
+# the defaults of 0.2 and 0.3, spelled out
+D03 = dict(ensemble_size=4, label_smoothing=0.1, input_scaling="robust")
+
+
 def candidates():
     """Configurations tried when choosing the defaults (``--tune``), on the
     tuning half. Each changes the 0.1 defaults ("0.1": ``ensemble_size=1``, no
@@ -524,6 +528,15 @@ def candidates():
                                   learning_rate_init=3e-4),
         "ens4+ls0.1+robust": dict(ensemble_size=4, label_smoothing=0.1,
                                   input_scaling="robust"),
+        # 0.4 candidates: the 0.3 defaults ("d03") with numerical embeddings
+        # and the linear path
+        "d03": D03,
+        "d03+lin": {**D03, "linear_path": True},
+        "d03+plr": {**D03, "numerical_embedding": "periodic"},
+        "d03+ple": {**D03, "numerical_embedding": "piecewise_linear"},
+        "d03+plr+lin": {**D03, "numerical_embedding": "periodic", "linear_path": True},
+        "d03+ple+lin": {**D03, "numerical_embedding": "piecewise_linear",
+                        "linear_path": True},
     }
     return {label: MultiTaskClassifier(**{**base, **change}) for label, change in table.items()}
 

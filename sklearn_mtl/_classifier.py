@@ -31,8 +31,10 @@ from ._targets import (
     encode_targets,
 )
 from .architectures import ARCHITECTURES, BaseArchitecture
+from .embeddings import EMBEDDINGS, BaseEmbedding
 from .metrics import subset_accuracy
 from .modules import MultiTaskModule, SharedTrunk
+from .modules._embeddings import LinearPath
 from .modules._ensemble import RobustScaling, robust_statistics
 from .modules._mlp import ACTIVATIONS
 from .trunks import TRUNKS, BaseTrunk, resolve_input_shape
@@ -251,6 +253,13 @@ def _torch_at_least(major, minor):
 # ensemble_size="auto": members of the shared hidden layers (benchmarks/accuracy.py).
 _AUTO_ENSEMBLE_SIZE = 4
 
+# Decoupled weight decay of the linear path's weights (its own optimizer group).
+_LINEAR_PATH_WEIGHT_DECAY = 1e-2
+
+# Bin edges and other statistics of the (scaled) inputs are estimated on at most
+# this many training rows (a strided sample).
+_STATISTICS_ROWS = 100_000
+
 # affinity_every="auto" measures every this many steps per task: a measured step
 # costs about n_tasks training steps (benchmarks/affinity_overhead.py).
 _AUTO_AFFINITY_STEPS_PER_TASK = 3
@@ -382,6 +391,25 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         train well, with or without a scaler in front. None: features are used
         as given (scale them first; ``fit`` warns when they are far from unit
         scale).
+    numerical_embedding : None, "periodic", "piecewise_linear" or embedding object, default=None
+        Embed each (scaled) feature as a vector before the shared hidden
+        layers (Gorishniy, Rubachev & Babenko, 2022), so that the network can
+        cut a feature's range sharply: ``"periodic"``
+        (:class:`~sklearn_mtl.embeddings.PeriodicEmbedding`, "PLR") or
+        ``"piecewise_linear"``
+        (:class:`~sklearn_mtl.embeddings.PiecewiseLinearEmbedding`, bins at
+        quantiles of the training rows, estimated once at the start of
+        ``fit``). Shared by every task and every ensemble member. An object's
+        parameters are validated at fit time and grid-searchable as
+        ``numerical_embedding__<name>``. Not with a convolutional or custom
+        ``trunk`` (their inputs are pixels or whatever the module reads, not
+        numerical features).
+    linear_path : bool, default=False
+        Add to each task's logits a linear function of the (scaled) inputs,
+        trained with the network and with a weight decay of its own (the
+        "wide" part of Wide & Deep, Cheng et al., 2016), so that a task whose
+        answer is linear in ``X`` can be learnt as a logistic regression. It
+        starts at zero.
     label_smoothing : float in [0, 1), default=0.1
         Label smoothing of each task's training cross-entropy (Szegedy et
         al., 2016); the validation loss is never smoothed. 0 trains on the
@@ -548,6 +576,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     Fifty, C., Amid, E., Zhao, Z., Yu, T., Anil, R., & Finn, C. (2021).
     Efficiently identifying task groupings for multi-task learning. NeurIPS.
 
+    Gorishniy, Y., Rubachev, I., & Babenko, A. (2022). On embeddings for
+    numerical features in tabular deep learning. NeurIPS.
+
+    Cheng, H.-T., et al. (2016). Wide & deep learning for recommender
+    systems. Workshop on Deep Learning for Recommender Systems (DLRS).
+
     Examples
     --------
     >>> from sklearn_mtl import MultiTaskClassifier
@@ -573,6 +607,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"),
                           StrOptions({"auto"})],
         "input_scaling": [None, StrOptions({"robust"})],
+        "numerical_embedding": [None, StrOptions(set(EMBEDDINGS)), BaseEmbedding],
+        "linear_path": ["boolean"],
         "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
         "weighting": [StrOptions(set(WEIGHTINGS)), BaseWeighting],
         "task_weights": [None, "array-like", dict],
@@ -608,6 +644,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         head_hidden_layer_sizes=(),
         ensemble_size="auto",
         input_scaling="robust",
+        numerical_embedding=None,
+        linear_path=False,
         label_smoothing=0.1,
         weighting="static",
         task_weights=None,
@@ -638,6 +676,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.ensemble_size = ensemble_size
         self.input_scaling = input_scaling
+        self.numerical_embedding = numerical_embedding
+        self.linear_path = linear_path
         self.label_smoothing = label_smoothing
         self.weighting = weighting
         self.task_weights = task_weights
@@ -685,6 +725,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             return WEIGHTINGS[self.weighting]()
         return clone(self.weighting)  # fitted state must not land on the user's object
 
+    def _embedding_object(self):
+        if isinstance(self.numerical_embedding, str):
+            return EMBEDDINGS[self.numerical_embedding]()
+        return self.numerical_embedding
+
     def _trunk_object(self):
         if isinstance(self.trunk, str):
             factory = TRUNKS[self.trunk]
@@ -713,6 +758,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         scaling = None
         if self.input_scaling == "robust":
             scaling = RobustScaling(*robust_statistics(X))
+        embedding = self._build_embedding(X, scaling, trunk)
         shared = SharedTrunk(
             extractor,
             n_features,
@@ -722,6 +768,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             batch_norm=self.batch_norm,
             ensemble_size=ensemble_size,
             scaling=scaling,
+            embedding=embedding,
         )
         architecture = self._architecture_object()
         block = architecture.build(shared.out_features, len(n_classes), activation=self.activation)
@@ -732,13 +779,34 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             activation=self.activation,
             dropout=self.dropout,
         )
-        return MultiTaskModule(shared, block, heads)
+        linear_path = LinearPath(n_features, sum(n_classes)) if self.linear_path else None
+        return MultiTaskModule(shared, block, heads, linear_path)
+
+    def _build_embedding(self, X, scaling, trunk):
+        """The numerical embedding's module, its statistics from the training
+        rows as the embedding reads them (after ``scaling``)."""
+        spec = self._embedding_object()
+        if spec is None:
+            return None
+        if trunk is not None:
+            raise ValueError(
+                f"numerical_embedding={self.numerical_embedding!r} embeds numerical "
+                f"features, but trunk={self.trunk!r} reads X as an image or through "
+                "its own module. Use numerical_embedding=None with a convolutional or "
+                "custom trunk."
+            )
+        rows = X[:: max(1, X.shape[0] // _STATISTICS_ROWS)]
+        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float32)
+        if scaling is not None:
+            with torch.no_grad():
+                rows = scaling(torch.from_numpy(rows)).numpy()
+        return spec.build(rows)
 
     # parameters that shape the network: warm_start cannot change them
     _ARCHITECTURE_PARAMS = (
         "hidden_layer_sizes", "activation", "dropout", "batch_norm", "architecture", "trunk",
         "input_shape", "head_hidden_layer_sizes", "weighting", "ensemble_size",
-        "input_scaling",
+        "input_scaling", "numerical_embedding", "linear_path",
     )
 
     def _architecture(self):
@@ -847,14 +915,14 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 # like MLPClassifier, take the current optimizer settings
                 for group in net.optimizer_.param_groups:
                     group["lr"] = self.learning_rate_init
-                    if not group.get("weighting"):
+                    if not (group.get("weighting") or group.get("linear_path")):
                         group["weight_decay"] = self.weight_decay
             else:
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
             early_stopping = self._resolve_early_stopping(codes)
             self._set_callbacks(net, seed, early_stopping, group_codes)
-            data = net.prepare_data(X, codes, sample_weight)
+            data = net.prepare_data(X, codes, sample_weight, scale=True)
             net.partial_fit(data, None)
 
         self.net_ = net
@@ -908,6 +976,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             **{f"optimizer__{k}": v for k, v in _optimizer_options(device).items()},
             optimizer__lr=self.learning_rate_init,
             optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=[
+                ("linear_path.*", {"weight_decay": _LINEAR_PATH_WEIGHT_DECAY,
+                                   "linear_path": True}),
+            ],
             batch_size=min(self.batch_size, X.shape[0]),
             max_epochs=self.max_iter,
             train_split=None,

@@ -16,6 +16,7 @@ only the hooks below are replaced:
 """
 
 import contextlib
+import mmap
 import warnings
 
 import numpy as np
@@ -26,10 +27,14 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._affinity import lookahead_affinity, rewound_rng, rng_state
 from ._loss import task_losses
-from .modules._ensemble import combine_members
+from .modules._ensemble import combine_members, repeat_rows
 
 # Keep X on the GPU when it takes at most this share of the free memory.
 _DEVICE_MEMORY_SHARE = 0.5
+# The training rows are scaled once per fit (a float32 copy of X) up to this size;
+# beyond it, or for sparse or memory-mapped X, each batch is scaled as it is read.
+_SCALED_COPY_MAX_BYTES = 2**30
+_SCALE_CHUNK_ROWS = 65_536
 _PREDICT_BATCH_SIZE = 8192
 # a mean training loss above the floor and this many times its start has diverged
 _DIVERGENCE_FACTOR = 10.0
@@ -63,11 +68,12 @@ class TensorData(torch.utils.data.Dataset):
     batch gathers its rows from the caller's ``X``, as without a split.
     """
 
-    def __init__(self, X, codes=None, sample_weight=None, rows=None):
+    def __init__(self, X, codes=None, sample_weight=None, rows=None, scaled=False):
         self.X = X
         self.codes = codes
         self.sample_weight = sample_weight
         self.rows = rows
+        self.scaled = scaled  # X already went through the module's fixed input scaling
 
     def __len__(self):
         return self.X.shape[0] if self.rows is None else len(self.rows)
@@ -79,7 +85,7 @@ class TensorData(torch.utils.data.Dataset):
         """The rows at ``index`` (a LongTensor), as a view: no data is copied."""
         index = index.to(_index_device(self))
         rows = index if self.rows is None else self.rows[index]
-        return TensorData(self.X, self.codes, self.sample_weight, rows)
+        return TensorData(self.X, self.codes, self.sample_weight, rows, self.scaled)
 
     def batch(self, index, device=None):
         """``(X_batch, (codes_batch, weight_batch))`` for an index or a slice."""
@@ -142,6 +148,31 @@ class BatchIterator:
         else:
             for start, stop in bounds:
                 yield self.data.batch(slice(start, stop), self.device)
+
+
+def _worth_scaling_once(X, module):
+    """Whether the training rows should be scaled once rather than per batch:
+    the module has a fixed input scaling, and ``X`` is in memory (not a memory
+    map, whose copy would not fit) and small enough to copy."""
+    if not getattr(getattr(module, "trunk", None), "has_scaling", False):
+        return False
+    base = X
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return False
+        base = getattr(base, "base", None)
+    return X.nbytes <= _SCALED_COPY_MAX_BYTES
+
+
+def _scale_once(X, trunk):
+    """``trunk.scale`` applied to every row of the tensor ``X``, in chunks, into a
+    new tensor on ``X``'s device."""
+    out = torch.empty_like(X)
+    with torch.no_grad():
+        for start in range(0, X.shape[0], _SCALE_CHUNK_ROWS):
+            stop = start + _SCALE_CHUNK_ROWS
+            out[start:stop] = trunk.scale(X[start:stop])
+    return out
 
 
 def _index_device(data):
@@ -323,8 +354,12 @@ class MultiTaskNet(NeuralNet):
         # can re-raise it once the fitted state is set.
         self.interrupted_ = False
         self._start_loss = None  # the first batch's loss, at the initial weights
+        scaled = getattr(X, "scaled", False)
+        trunk = self.module_.trunk
+        context = trunk.scaled_inputs() if scaled else contextlib.nullcontext()
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with context:
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except StopTraining:
             return self
         except KeyboardInterrupt:
@@ -335,10 +370,18 @@ class MultiTaskNet(NeuralNet):
     def _device(self):
         return torch.device(self.device)
 
-    def prepare_data(self, X, codes=None, sample_weight=None):
-        """Move the data to where batches will be sliced from, once."""
+    def prepare_data(self, X, codes=None, sample_weight=None, scale=False):
+        """Move the data to where batches will be sliced from, once.
+
+        With ``scale``, a dense in-memory ``X`` of at most
+        ``_SCALED_COPY_MAX_BYTES`` goes through the module's fixed input
+        scaling here, once, into a copy (the caller's ``X`` is untouched), so
+        that no batch pays for it again; the result says so (``scaled``).
+        """
         device = self._device()
+        scaled = False
         if not sp.issparse(X):
+            scale = scale and _worth_scaling_once(X, self.module_)
             with warnings.catch_warnings():
                 # read-only input (a memmap): we never write to it, so share it
                 warnings.filterwarnings("ignore", message="The given NumPy array")
@@ -349,13 +392,15 @@ class MultiTaskNet(NeuralNet):
                     X = X.to(device)
                 else:
                     X = X.pin_memory()
+            if scale:
+                X, scaled = _scale_once(X, self.module_.trunk), True
         index_device = device if (not sp.issparse(X) and X.device == device) else None
         target_device = index_device or torch.device("cpu")
         if codes is not None:
             codes = torch.from_numpy(codes).to(target_device)
         if sample_weight is not None:
             sample_weight = torch.from_numpy(sample_weight).to(target_device)
-        return TensorData(X, codes, sample_weight)
+        return TensorData(X, codes, sample_weight, scaled=scaled)
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
@@ -573,8 +618,8 @@ class MultiTaskNet(NeuralNet):
         k = self.module_.ensemble_size
         if training and k > 1:
             # every member's rows are consecutive: repeat each row's labels k times
-            codes = codes.repeat_interleave(k, dim=0)
-            weight = None if weight is None else weight.repeat_interleave(k, dim=0)
+            codes = repeat_rows(codes, k)
+            weight = None if weight is None else repeat_rows(weight, k)
         return task_losses(
             y_pred, codes, self.module_.split_sizes, self._class_weights_dev, weight,
             label_smoothing=self.label_smoothing if training else 0.0,

@@ -91,6 +91,12 @@ class _MemberBatchNorm(nn.BatchNorm1d):
         return super().forward(x.reshape(n * k, d)).view(n, k, d)
 
 
+def repeat_rows(t, k):
+    """Each row of ``t`` repeated for the ``k`` members, in the members' row
+    layout (``(n, ...)`` -> ``(n * k, ...)``, a row's members consecutive)."""
+    return t if k == 1 else t.repeat_interleave(k, dim=0)
+
+
 def combine_members(logits, k, split_sizes):
     """Member logits ``(n * k, C)`` -> the ensemble's log-probabilities ``(n, C)``.
 

@@ -1,8 +1,10 @@
 """The multi-task network: trunk -> architecture block -> per-task heads."""
 
+import contextlib
+
 from torch import nn
 
-from ._ensemble import EnsembleMLPTrunk
+from ._ensemble import EnsembleMLPTrunk, repeat_rows
 from ._mlp import MLPTrunk
 
 
@@ -22,15 +24,27 @@ class SharedTrunk(nn.Module):
         (:class:`~sklearn_mtl.modules._ensemble.EnsembleMLPTrunk`) and the
         trunk maps ``(n, n_features)`` to ``(n * ensemble_size, width)``.
     scaling : nn.Module or None
-        Applied to the input first (e.g. ``RobustScaling``).
+        A fixed transform applied to the input first (e.g. ``RobustScaling``):
+        no parameter, the same function of each row in training and
+        prediction. The engine may apply it to the whole training set once
+        (:meth:`scale`) and run the rest under :meth:`scaled_inputs`.
+    embedding : nn.Module with ``out_features``, or None
+        Embeddings of the (scaled) numerical features, before the extractor
+        and the dense layers (e.g. ``PeriodicEmbeddings``). Shared by the
+        members of an ensemble.
     """
 
     def __init__(self, extractor, n_features, hidden_layer_sizes, activation="relu",
-                 dropout=0.0, batch_norm=False, ensemble_size=1, scaling=None):
+                 dropout=0.0, batch_norm=False, ensemble_size=1, scaling=None, embedding=None):
         super().__init__()
         self.scaling = scaling if scaling is not None else nn.Identity()
+        self.has_scaling = scaling is not None
+        self.embedding = embedding if embedding is not None else nn.Identity()
         self.extractor = extractor if extractor is not None else nn.Identity()
+        if embedding is not None:
+            n_features = embedding.out_features
         width = n_features if extractor is None else extractor.out_features
+        self._inputs_scaled = False
         self.ensemble_size = int(ensemble_size)
         if self.ensemble_size > 1:
             self.dense = EnsembleMLPTrunk(width, hidden_layer_sizes, self.ensemble_size,
@@ -39,8 +53,26 @@ class SharedTrunk(nn.Module):
             self.dense = MLPTrunk(width, hidden_layer_sizes, activation, dropout, batch_norm)
         self.out_features = self.dense.out_features
 
+    def scale(self, x):
+        """The fixed input transform alone (the identity without ``scaling``)."""
+        return self.scaling(x)
+
+    @contextlib.contextmanager
+    def scaled_inputs(self):
+        """Within the block, ``forward`` takes inputs that :meth:`scale` has
+        already transformed."""
+        before, self._inputs_scaled = self._inputs_scaled, True
+        try:
+            yield
+        finally:
+            self._inputs_scaled = before
+
+    def scaled(self, x):
+        """``x`` as the layers after the scaling read it."""
+        return x if self._inputs_scaled else self.scaling(x)
+
     def forward(self, x):
-        return self.dense(self.extractor(self.scaling(x)))
+        return self.dense(self.extractor(self.embedding(self.scaled(x))))
 
 
 class MultiTaskModule(nn.Module):
@@ -64,13 +96,18 @@ class MultiTaskModule(nn.Module):
     trunk : nn.Module with ``out_features``
     block : nn.Module with ``out_features`` and ``shared_parameters()``
     heads : nn.Module with ``n_classes``
+    linear_path : nn.Module or None
+        Maps the trunk's scaled inputs to logits ``(n, sum(n_classes))`` added
+        to the heads' (``LinearPath``); with ensemble members, every member's
+        logits get the same term.
     """
 
-    def __init__(self, trunk, block, heads):
+    def __init__(self, trunk, block, heads, linear_path=None):
         super().__init__()
         self.trunk = trunk
         self.block = block
         self.heads = heads
+        self.linear_path = linear_path
 
     @property
     def split_sizes(self):
@@ -81,7 +118,11 @@ class MultiTaskModule(nn.Module):
         return getattr(self.trunk, "ensemble_size", 1)
 
     def forward(self, x):
-        return self.heads(self.block(self.trunk(x)))
+        logits = self.heads(self.block(self.trunk(x)))
+        if self.linear_path is None:
+            return logits
+        wide = self.linear_path(self.trunk.scaled(x))
+        return logits + repeat_rows(wide, self.ensemble_size)
 
     def embed(self, x):
         """The shared representation of ``x`` (the trunk's output; the mean over
