@@ -5,6 +5,7 @@ Run from the repository root, with the machine otherwise idle::
     OMP_NUM_THREADS=1 python benchmarks/speed.py            # about 4-5 minutes on 2 CPUs
     OMP_NUM_THREADS=1 python benchmarks/speed.py --quick    # a smoke run
     OMP_NUM_THREADS=1 python benchmarks/speed.py --large    # adds 10^6 rows to part C
+    OMP_NUM_THREADS=2 python benchmarks/speed.py --parts d  # the cost of each option
 
 (with ``PYTHONPATH=.`` if the package is not installed). Three tables, on the
 CPU and, when torch sees one, on a CUDA device too (``--device``):
@@ -18,6 +19,9 @@ B. One multi-task model next to one model per task (ours on each task, and
    parameters, peak memory and held-out accuracy.
 C. Fit time per epoch and peak memory as the number of rows grows, and
    whether the training tensor is the caller's ``X`` or a copy of it.
+D. What each option of the estimator costs on one network (20,000 rows, 10
+   epochs, on 1 and 2 threads), and the default estimator, next to the
+   plain loop.
 
 Every time is the median of ``--repeats`` runs. A ratio compares two models
 timed one right after the other in the same repeat (the order rotates between
@@ -492,6 +496,79 @@ def part_c(args, folder):
 
 
 # ------------------------------------------------------------------ main
+# -------------------------------------------- D: what each option of ours costs
+# Options switched on one at a time over one network with none of them
+# ("engine"), then the default estimator. Early stopping is off everywhere (a
+# fixed number of epochs, as in the plain loop); its validation pass is the
+# last line.
+OPTIONS_D = {
+    "engine (no option)": {},
+    "+ robust scaling": dict(input_scaling="robust"),
+    "+ label smoothing": dict(label_smoothing=0.1),
+    "+ periodic embedding": dict(numerical_embedding="periodic"),
+    "+ piecewise-linear emb.": dict(numerical_embedding="piecewise_linear"),
+    "+ linear path": dict(linear_path=True),
+    "defaults, ensemble_size=1": dict(DEFAULTS, ensemble_size=1, early_stopping=False),
+    "defaults (estimator)": dict(DEFAULTS, early_stopping=False),
+    "defaults + early stop": dict(DEFAULTS, early_stopping=True),
+}
+
+
+def _ours_d(params, batch_size, epochs):
+    base = dict(ONE_NETWORK, batch_size=batch_size, max_iter=epochs, tol=0.0, device="cpu",
+                random_state=0, early_stopping=False, n_iter_no_change=epochs)
+    return MultiTaskClassifier(**{**base, **params,
+                                  "batch_size": batch_size, "max_iter": epochs,
+                                  "tol": 0.0, "n_iter_no_change": epochs, "random_state": 0,
+                                  "device": "cpu"})
+
+
+def part_d(args):
+    n, n_tasks, epochs, batch = args.d_samples, 8, args.d_epochs, 256
+    X, Y = make_data(n, n_tasks)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    print(
+        f"D. cost of each option: {n:,} rows x {N_FEATURES} features, {n_tasks} binary tasks, "
+        f"{epochs} epochs, batch {batch}, cpu; median of {args.d_repeats} interleaved runs\n"
+        "   plain = one network as a bare PyTorch loop (part A); each line of ours adds one "
+        "option to one network\n   with none (ensemble_size=1, no scaling, no smoothing), "
+        "early stopping off; ratio: median over\n   repeats of ours / plain timed in the "
+        "same repeat. 'defaults (estimator)': MultiTaskClassifier() as\n   shipped "
+        "(early stopping off); '+ early stop': with its validation split and pass (the "
+        "number of\n   epochs is the same: patience = epochs).\n"
+    )
+    for threads in args.d_threads:
+        torch.set_num_threads(threads)
+        with threadpool_limits(threads, user_api="blas"):
+            candidates = {"plain loop": lambda: plain_fit(Xt, Yt, batch, epochs, "cpu")}
+            for label, params in OPTIONS_D.items():
+                candidates[label] = (
+                    lambda p=params: _ours_d(p, batch, epochs).fit(X, Y))
+            for fit in candidates.values():  # one-off initialisations: not timed
+                fit()
+            names = list(candidates)
+            times = {name: [] for name in names}
+            for repeat in range(args.d_repeats):
+                shift = repeat % len(names)
+                for name in names[shift:] + names[:shift]:
+                    seconds, _ = timed(candidates[name])
+                    times[name].append(seconds)
+        header = f"{'configuration (' + str(threads) + ' thread(s))':<30}{'s/fit':>8}" \
+                 f"{'rows/s':>10}{'vs plain':>10}"
+        print(header)
+        print("-" * len(header))
+        for name in names:
+            ratio = median_ratio(times[name], times["plain loop"])
+            print(f"{name:<30}{np.median(times[name]):>8.2f}"
+                  f"{n * epochs / np.median(times[name]):>10,.0f}{ratio:>9.2f}x")
+        one = median_ratio(times["defaults, ensemble_size=1"], times["plain loop"])
+        full = median_ratio(times["defaults (estimator)"], times["plain loop"])
+        print(f"   targets: defaults with ensemble_size=1 <= 1.0x plain ({one:.2f}x, "
+              f"{'met' if one <= 1.0 else 'missed'}); the default estimator <= 2.0x plain "
+              f"({full:.2f}x, {'met' if full <= 2.0 else 'missed'})\n")
+    torch.set_num_threads(args.threads if args.threads > 0 else torch.get_num_threads())
+
+
 def describe(args):
     threads = (
         f"{torch.get_num_threads()} torch threads (torch's default)"
@@ -520,7 +597,7 @@ def parse_args(argv=None):
         help="'all': the CPU, then CUDA when available",
     )
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--parts", default="abc", help="which tables, e.g. 'ac'")
+    parser.add_argument("--parts", default="abcd", help="which tables, e.g. 'ad'")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quick = args.quick
@@ -535,6 +612,9 @@ def parse_args(argv=None):
     if args.large:
         args.c_sizes.append(1_000_000)
     args.c_epochs, args.c_batch = 2, 256
+    args.d_samples, args.d_epochs = (4_000, 2) if quick else (20_000, 10)
+    args.d_repeats = 2 if quick else 5
+    args.d_threads = [1, 2]
     return args
 
 
@@ -572,6 +652,8 @@ def main(argv=None):
                 part_b(args, device, folder)
         if "c" in args.parts:
             part_c(args, folder)
+        if "d" in args.parts:
+            part_d(args)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

@@ -26,6 +26,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._affinity import lookahead_affinity, rewound_rng, rng_state
+from ._linear_path import fit_linear_path, training_sample
 from ._loss import task_losses
 from .modules._ensemble import combine_members, repeat_rows
 
@@ -402,6 +403,17 @@ class MultiTaskNet(NeuralNet):
             sample_weight = torch.from_numpy(sample_weight).to(target_device)
         return TensorData(X, codes, sample_weight, scaled=scaled)
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        path = getattr(self.module_, "linear_path", None)
+        if path is not None and not getattr(self, "linear_path_fitted_", True):
+            Xs, codes, weight = training_sample(dataset_train, self._device(),
+                                                self.module_.trunk.scale)
+            fit_linear_path(path, Xs, codes, self.module_.split_sizes,
+                            self._class_weights_on(self._device()), weight)
+            self.linear_path_fitted_ = True
+        return dataset_train, dataset_valid
+
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
             return X
@@ -500,6 +512,8 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self._generator = None
+        # a new module's linear path is fitted once, on the first fit's training rows
+        self.linear_path_fitted_ = False
         # look-ahead affinities summed over every measured step of this
         # network's life (warm_start fits add to them), and their counts
         self.affinity_sum_ = self.affinity_count_ = None

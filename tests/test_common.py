@@ -9,6 +9,7 @@ from torch import nn
 
 from sklearn_mtl import GroupedMultiTaskClassifier, MultiTaskClassifier
 from sklearn_mtl.architectures import PLE, MMoE
+from sklearn_mtl.embeddings import PeriodicEmbedding
 from sklearn_mtl.trunks import ConvTrunk, TorchTrunk
 
 
@@ -30,6 +31,9 @@ ESTIMATORS = [
     MultiTaskClassifier(**{**CHECKS, "hidden_layer_sizes": ()},
                         architecture=PLE(n_levels=2, expert_hidden_layer_sizes=(32,))),
     MultiTaskClassifier(**CHECKS, head_hidden_layer_sizes=(16,)),
+    # numerical embeddings and the linear path (with the default ensemble)
+    MultiTaskClassifier(**CHECKS, numerical_embedding="piecewise_linear", linear_path=True),
+    MultiTaskClassifier(**CHECKS, numerical_embedding=PeriodicEmbedding(n_frequencies=4)),
     # common-check data has 2 to 10 features: read each row as a 1 x n image
     MultiTaskClassifier(**CHECKS, trunk=ConvTrunk(channels=(8,)), input_shape=(1, 1, -1)),
     MultiTaskClassifier(**CHECKS, trunk=TorchTrunk(Bottleneck, width=32)),

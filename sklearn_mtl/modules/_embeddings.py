@@ -170,11 +170,13 @@ def quantile_bin_edges(X, n_bins, max_rows=100_000):
 class LinearPath(nn.Module):
     """One linear term per task on the inputs, added to the network's logits.
 
-    ``logits_t(x) = deep_t(x) + V_t x``: the "wide" part of Wide & Deep
+    ``logits_t(x) = deep_t(x) + V_t x + c_t``: the "wide" part of Wide & Deep
     (Cheng et al., 2016, "Wide & Deep Learning for Recommender Systems"),
-    here on the scaled numeric inputs. ``V`` starts at 0 (training starts from
-    the deep network alone) and has no bias (the heads have theirs), so
-    with the deep part at 0 each task is a multinomial logistic regression.
+    here on the scaled numeric inputs; with the deep part at 0 each task is a
+    multinomial logistic regression. Starts at 0; the estimator then sets it
+    to each task's logistic regression before the network trains
+    (:func:`~sklearn_mtl._linear_path.fit_linear_path`), so that the deep
+    part learns what the regression leaves.
 
     Parameters
     ----------
@@ -186,6 +188,7 @@ class LinearPath(nn.Module):
     def __init__(self, n_features, n_outputs):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(n_outputs, n_features))
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
 
     def forward(self, x):
-        return x @ self.weight.T
+        return torch.addmm(self.bias, x, self.weight.T)
