@@ -464,8 +464,8 @@ def save(estimator, file):
     >>> buffer = io.BytesIO()
     >>> save(clf, buffer)
     >>> _ = buffer.seek(0)
-    >>> (load(buffer).predict(X[:5] / 16) == clf.predict(X[:5] / 16)).all()
-    np.True_
+    >>> bool((load(buffer).predict(X[:5] / 16) == clf.predict(X[:5] / 16)).all())
+    True
     """
     from safetensors.torch import save as save_tensors
 
