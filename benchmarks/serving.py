@@ -87,8 +87,8 @@ def main():
         n_tasks = clf.n_tasks_
         for rows in (1, 10_000):
             batch = np.ascontiguousarray(X_serve[:rows])
-            python = _median_seconds(lambda b=batch: clf.predict_proba(b), repeats)
-            onnx = _median_seconds(lambda b=batch: session.run(None, {"X": b}), repeats)
+            python = _median_seconds(lambda b=batch, c=clf: c.predict_proba(b), repeats)
+            onnx = _median_seconds(lambda b=batch, s=session: s.run(None, {"X": b}), repeats)
             outputs = session.run(None, {"X": batch})[n_tasks:]
             gap = max(np.abs(p - o).max() for p, o in zip(clf.predict_proba(batch), outputs))
             print(f"{name:<22}{rows:>7}{_ms(python):>16}{_ms(onnx):>14}"

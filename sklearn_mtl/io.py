@@ -58,6 +58,20 @@ _METADATA_KEYS = {"format", "format_version", "model", "sha256"}
 _MAX_HEADER_BYTES = 100_000_000
 
 
+def _require(module):
+    """Import ``module`` of the ``deploy`` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        raise ImportError(
+            f"Safe model files need {top}: pip install {top} (or the deploy extra, "
+            "pip install 'sklearn_mtl[deploy]')."
+        ) from None
+
+
 class ModelFileError(ValueError):
     """A model file that :func:`load` refuses: not a model file, from a
     newer format version, altered or cut short, or holding content that
@@ -341,6 +355,7 @@ def _describe_estimator(estimator, tensors, prefix, where):
         "fitted": _fitted_attributes(estimator, where),
     }
     if isinstance(estimator, MultiTaskClassifier):
+        _check_rebuildable(estimator, where)
         net = estimator.net_
         keys = []
         for key, tensor in net.module_.state_dict().items():
@@ -365,6 +380,53 @@ def _describe_estimator(estimator, tensors, prefix, where):
     return node
 
 
+def _placeholder_module(estimator):
+    """The network :func:`load` builds before it copies the file's tensors in:
+    from the parameters, with a placeholder ``X`` of the right width (the
+    builder reads ``X`` only for data-derived buffers, which the state dict
+    overwrites)."""
+    placeholder = np.zeros((2, estimator.n_features_in_), dtype=np.float32)
+    with torch.random.fork_rng(devices=[]):
+        return estimator._build_module(placeholder, estimator._encoding.n_classes)
+
+
+def _check_rebuildable(estimator, where):
+    """Refuse to write a file that :func:`load` could not restore exactly.
+
+    The network rebuilt from the parameters must have the fitted one's
+    tensors (names, shapes, dtypes), and every buffer left out of the state
+    dict (``persistent=False``) must be the same in both: one that was
+    computed from the training data would silently be lost.
+    """
+    fitted = estimator.net_.module_
+    rebuilt = _placeholder_module(estimator)
+    saved, expected = fitted.state_dict(), rebuilt.state_dict()
+    mismatched = sorted(
+        key for key in set(saved) | set(expected)
+        if key not in saved or key not in expected
+        or saved[key].shape != expected[key].shape or saved[key].dtype != expected[key].dtype
+    )
+    if mismatched:
+        raise TypeError(
+            f"{where}: the network rebuilt from the parameters differs from the fitted one "
+            f"in {mismatched[:5]}; a tensor whose presence or shape depends on the training "
+            "data cannot be restored from a safe model file."
+        )
+    rebuilt_buffers = dict(rebuilt.named_buffers())
+    lost = sorted(
+        name for name, buffer in fitted.named_buffers()
+        if name not in saved and not (
+            name in rebuilt_buffers and rebuilt_buffers[name].shape == buffer.shape
+            and torch.equal(rebuilt_buffers[name], buffer.detach().cpu()))
+    )
+    if lost:
+        raise TypeError(
+            f"{where}: the network's non-persistent buffer(s) {lost[:5]} differ from those "
+            "of a network built from the parameters (computed from the training data?) and "
+            "would be lost; register them with persistent=True."
+        )
+
+
 def _describe_pipeline_or_step(estimator, tensors, prefix, where):
     from sklearn.pipeline import Pipeline
 
@@ -385,17 +447,10 @@ def _describe_pipeline_or_step(estimator, tensors, prefix, where):
                 for i, (step_name, step) in enumerate(estimator.steps)
             ],
         }
-    if isinstance(estimator, str) and estimator == "passthrough" or estimator is None:
+    if estimator is None or (isinstance(estimator, str) and estimator == "passthrough"):
         return {"class": "passthrough"}
     # any other scikit-learn step: skops' safe format, inspected again on load
-    try:
-        import skops.io as sio
-    except ImportError:
-        raise ImportError(
-            f"{where} is a {type(estimator).__name__}: the steps of a Pipeline other than "
-            "sklearn_mtl's estimators are saved with skops; pip install skops (or "
-            "sklearn_mtl[deploy])."
-        ) from None
+    sio = _require("skops.io")  # the steps of a Pipeline besides ours
     data = sio.dumps(estimator)
     untrusted = sio.get_untrusted_types(data=data)
     if untrusted:
@@ -467,8 +522,7 @@ def save(estimator, file):
     >>> bool((load(buffer).predict(X[:5] / 16) == clf.predict(X[:5] / 16)).all())
     True
     """
-    from safetensors.torch import save as save_tensors
-
+    save_tensors = _require("safetensors.torch").save
     tensors = {}
     model = {
         "sklearn_mtl_version": __version__,
@@ -594,9 +648,8 @@ def load(file, *, device="cpu"):
     ModelFileError
         When the file is refused; the message says why.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as load_tensors
-
+    SafetensorError = _require("safetensors").SafetensorError
+    load_tensors = _require("safetensors.torch").load
     data = _read_bytes(file)
     metadata = _read_metadata(data)
     try:
@@ -691,10 +744,9 @@ def _build_network(estimator, network, tensors, used, device, where):
         raise ModelFileError(f"{where}: the label encoding or n_features_in_ is missing.")
     prefix = _expect(network["tensors"], str, where)
     seed = _expect(network["seed"], int, where)
-    # The builder reads X only for data-derived buffers (scaling statistics),
-    # all of which the state dict below overwrites.
-    placeholder = np.zeros((2, n_features), dtype=np.float32)
     try:
+        # as _placeholder_module: the state dict below overwrites what X gave
+        placeholder = np.zeros((2, n_features), dtype=np.float32)
         with torch.random.fork_rng(devices=[]):
             net = estimator._make_net(
                 placeholder, encoding, estimator.task_weights_, estimator.class_weight_,
@@ -760,13 +812,7 @@ def _build_skops_step(node, tensors, used, where):
     if key not in tensors or tensors[key].dtype != torch.uint8:
         raise ModelFileError(f"{where}: the step's bytes {key!r} are missing.")
     used.add(key)
-    try:
-        import skops.io as sio
-    except ImportError:
-        raise ImportError(
-            f"{where} is a scikit-learn step saved with skops: pip install skops (or "
-            "sklearn_mtl[deploy]) to load it."
-        ) from None
+    sio = _require("skops.io")
     data = tensors[key].numpy().tobytes()
     untrusted = sio.get_untrusted_types(data=data)
     if untrusted:

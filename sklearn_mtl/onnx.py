@@ -43,6 +43,21 @@ _OPSET = 18
 _ALIAS = "SklearnMtlMultiTaskClassifier"
 
 
+def _require(module):
+    """Import ``module`` of the ``deploy`` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        raise ImportError(
+            f"ONNX export needs {top}: pip install {top} (or the deploy extra, "
+            "pip install 'sklearn_mtl[deploy]', which has onnx, onnxscript, skl2onnx "
+            "and onnxruntime)."
+        ) from None
+
+
 class _Outputs(nn.Module):
     """The estimator's inference as one torch module: per task, the
     probabilities and the index of the predicted class."""
@@ -239,6 +254,8 @@ def to_onnx(estimator, *, input_dtype="float32"):
     """
     if input_dtype not in ("float32", "float64"):
         raise ValueError(f"input_dtype must be 'float32' or 'float64'; got {input_dtype!r}.")
+    for module in ("onnx", "onnxscript"):  # torch's exporter writes with onnxscript
+        _require(module)
     if isinstance(estimator, MultiTaskClassifier):
         return _network_model(estimator, input_dtype)
     if isinstance(estimator, GroupedMultiTaskClassifier):
@@ -255,6 +272,7 @@ def to_onnx(estimator, *, input_dtype="float32"):
 
 
 def _pipeline_model(pipeline, input_dtype):
+    _require("skl2onnx")
     from skl2onnx import to_onnx as skl_to_onnx
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
@@ -372,8 +390,7 @@ def register_skl2onnx_converter():
     that another step already uses). The target opset must be at least 18.
     :func:`to_onnx` calls it for you.
     """
-    from skl2onnx import update_registered_converter
-
+    update_registered_converter = _require("skl2onnx").update_registered_converter
     update_registered_converter(
         MultiTaskClassifier, _ALIAS, _shape_calculator, _converter, parser=_parser,
     )

@@ -323,3 +323,68 @@ def test_pipeline_steps_that_skops_does_not_trust_are_refused(digits):
         X[:100], Y[:100])
     with pytest.raises(TypeError, match="does not trust"):
         save(pipe, io.BytesIO())
+
+
+def test_refuses_a_data_derived_buffer_that_would_be_lost(digits):
+    """A buffer outside the state dict (persistent=False) that a network built
+    from the parameters does not reproduce: saving refuses rather than lose it."""
+    X, Y, _, _ = digits
+    clf = MultiTaskClassifier(**TINY).fit(X[:100], Y[:100])
+    save(clf, io.BytesIO())  # the package's own modules pass the check
+    clf.net_.module_.trunk.register_buffer("bin_edges", torch.rand(4), persistent=False)
+    with pytest.raises(TypeError, match="non-persistent buffer.*bin_edges"):
+        save(clf, io.BytesIO())
+
+
+def test_round_trip_grouped_auto_keeps_the_grouping(digits):
+    X, Y, X_test, _ = digits
+    grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**TINY), affinity_every=2).fit(
+        X[:300], Y[:300])
+    loaded = load(_saved(grouped))
+    _assert_same_predictions(grouped, loaded, X_test[:50])
+    assert loaded.grouping_.groups == grouped.grouping_.groups
+    np.testing.assert_array_equal(loaded.task_affinity_, grouped.task_affinity_)
+
+
+def test_refuses_a_pipeline_step_swapped_for_untrusted_skops_bytes(digits):
+    """A forged file whose scikit-learn step names a function of the
+    attacker's choosing: skops' audit refuses it, nothing is called."""
+    sio = pytest.importorskip("skops.io")
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, Y, _, _ = digits
+    pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**TINY)).fit(X[:100], Y[:100])
+    data = _saved(pipe)
+    hostile = np.frombuffer(sio.dumps(FunctionTransformer(_user_function)), dtype=np.uint8)
+
+    from safetensors.torch import load as load_tensors
+    from safetensors.torch import save as save_tensors
+
+    from sklearn_mtl.io import _digest
+
+    length = int.from_bytes(data[:8], "little")
+    metadata = json.loads(data[8:8 + length])["__metadata__"]
+    tensors = load_tensors(data)
+    tensors["steps.0.skops"] = torch.from_numpy(hostile.copy())
+    metadata["sha256"] = _digest(metadata["model"], tensors)
+    with pytest.raises(ModelFileError, match="does not trust"):
+        load(save_tensors(tensors, metadata=metadata))
+
+
+def test_package_imports_without_the_deploy_extra():
+    import subprocess
+    import sys
+
+    blocked = ["safetensors", "skops", "onnx", "onnxruntime", "onnxscript", "skl2onnx"]
+    code = (
+        f"import sys\nfor name in {blocked!r}:\n    sys.modules[name] = None\n"
+        "import sklearn_mtl, sklearn_mtl.io, sklearn_mtl.onnx\n"
+        "for call in (lambda: sklearn_mtl.io.save(None, 'x'),\n"
+        "             lambda: sklearn_mtl.onnx.to_onnx(None)):\n"
+        "    try:\n        call()\n    except ImportError as exc:\n"
+        "        print('deploy' in str(exc))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
