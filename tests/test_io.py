@@ -388,3 +388,16 @@ def test_package_imports_without_the_deploy_extra():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_round_trip_dataframes_keep_feature_and_task_names(digits_frame):
+    pd = pytest.importorskip("pandas")
+    X, Y = digits_frame
+    X = pd.DataFrame(X, columns=[f"pixel_{j}" for j in range(X.shape[1])])
+    clf = MultiTaskClassifier(**TINY).fit(X[:200], Y[:200])
+    loaded = load(_saved(clf))
+    np.testing.assert_array_equal(loaded.feature_names_in_, clf.feature_names_in_)
+    assert list(loaded.task_names_) == list(Y.columns)
+    _assert_same_predictions(clf, loaded, X[200:260])
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.predict(X[200:210].rename(columns=lambda c: f"{c}_renamed"))
