@@ -1,17 +1,18 @@
 """Accuracy suite: MultiTaskClassifier's defaults against single-task peers.
 
-Twenty multi-task problems that work offline: eleven built from scikit-learn's
-bundled data and the package's generator (digits images, small tabular sets,
-synthetic tasks of controlled relatedness, 12 labels, missing labels, rare
-classes) and nine real tables from R data sets (``accuracy_real.py``: several
-categorical columns of one table as tasks, multi-label data, real missing
-labels, 534 to 58,788 rows, numeric and categorical features). 3-fold
-cross-validation with the same folds for every model (grouped folds where rows
-share a unit), mean per-task accuracy, fit time and parameter counts. Every
-model sees the features through the same preprocessing: a ``StandardScaler``
-for the numeric-only problems; for the real tables, median imputation (with
-missing-value indicators) and scaling of numeric columns and one-hot encoding
-of categorical ones.
+Twenty-four multi-task problems that work offline: eleven built from
+scikit-learn's bundled data and the package's generator (digits images, small
+tabular sets, synthetic tasks of controlled relatedness, 12 labels, missing
+labels, rare classes) and thirteen real tables from R data sets
+(``accuracy_real.py``: several categorical columns of one table as tasks,
+multi-label data, real missing labels, 534 to 58,788 rows, numeric and
+categorical features; four of them, added later, tables where trees beat an
+MLP). 3-fold cross-validation with the same folds for every model (grouped
+folds where rows share a unit), mean per-task accuracy, fit time and parameter
+counts. Every model sees the features through the same preprocessing: a
+``StandardScaler`` for the numeric-only problems; for the real tables, median
+imputation (with missing-value indicators) and scaling of numeric columns and
+one-hot encoding of categorical ones.
 
 The problems are split, before any default was chosen from them, into a
 tuning half and a confirmation half (``HALVES``). Run from the repository root
@@ -194,12 +195,15 @@ PROBLEMS = {f.__name__: f for f in [
 # Fixed before any default was chosen from the suite: each half has digits,
 # small tabular, synthetic, real tables with and without missing labels, and
 # a large problem (yrbss, movies). Defaults are tuned on the first and
-# confirmed on the second.
+# confirmed on the second. The four tree-shaped tables (a tree model per task
+# beats MLPClassifier by 0.03 to 0.16 of mean per-task accuracy) came later,
+# two to each half, after the defaults of 0.3.
 HALVES = {
     "tuning": ["digits", "wine", "cancer", "synth_partial", "many_labels", "digits_rare",
-               "cps1985", "hmda", "bfi", "yrbss"],
+               "cps1985", "hmda", "bfi", "yrbss", "hpc_jobs", "lending_club"],
     "confirmation": ["digits_ink", "diabetes", "synth_related", "synth_unrelated",
-                     "digits_missing", "house_prices", "chile", "arrests", "males", "movies"],
+                     "digits_missing", "house_prices", "chile", "arrests", "males", "movies",
+                     "planes", "churn"],
 }
 assert sorted(HALVES["tuning"] + HALVES["confirmation"]) == sorted(PROBLEMS)
 

@@ -128,4 +128,44 @@ def movies():
                             "Romance", "Short"], drop=["title"])
 
 
-REAL = [cps1985, house_prices, hmda, chile, bfi, males, arrests, yrbss, movies]
+def hpc_jobs():
+    """modeldata/hpc_data (jobs of a high-performance computing system), 4331
+    rows: the job's run-time class (4), its protocol (14 classes) and the day
+    of the week it was submitted, from the numbers of compounds, input fields,
+    iterations and pending jobs and the hour of submission."""
+    frame = _load("modeldata", "hpc_data")
+    return _problem(frame, ["class", "protocol", "day"])
+
+
+def lending_club():
+    """modeldata/lending_club (Lending Club loans), 9857 rows: loan paid or not
+    (5% bad), term (36 or 60 months), income verification (3) and grade (A-G,
+    the letter of the sub-grade, which is dropped), from the amount, interest
+    rate, state, income, employment length and 14 credit-history columns."""
+    frame = _load("modeldata", "lending_club")
+    frame = frame.assign(grade=frame["sub_grade"].str[0])
+    return _problem(frame, ["Class", "term", "verification_status", "grade"],
+                    drop=["sub_grade"])
+
+
+def planes():
+    """nycflights13/planes (aircraft flying from New York in 2013), 3322 rows:
+    aircraft type (3), manufacturer (35 names as registered, several for one
+    maker) and engine (6 classes), from the year built (2% missing), number of
+    engines and seats and the cruising speed (99% missing). The tail number
+    and the model are dropped."""
+    frame = _load("nycflights13", "planes")
+    return _problem(frame, ["type", "manufacturer", "engine"], drop=["tailnum", "model"])
+
+
+def churn():
+    """modeldata/mlc_churn (telecom customers), 5000 rows: churned,
+    international plan and voice-mail plan, from the state, area code, account
+    length, number of voice-mail messages and of customer-service calls, and
+    the minutes, calls and charges by day, evening, night and international."""
+    frame = _load("modeldata", "mlc_churn")
+    return _problem(frame, ["churn", "international_plan", "voice_mail_plan"])
+
+
+REAL = [cps1985, house_prices, hmda, chile, bfi, males, arrests, yrbss, movies,
+        hpc_jobs, lending_club, planes, churn]

@@ -920,6 +920,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             else:
                 net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
                 net.initialize()
+                # a new network's linear path starts at the logistic regressions
+                # of the first fit's training rows (MultiTaskNet.get_split_datasets)
+                net.linear_path_pending_ = self.linear_path
             early_stopping = self._resolve_early_stopping(codes)
             self._set_callbacks(net, seed, early_stopping, group_codes)
             data = net.prepare_data(X, codes, sample_weight, scale=True)

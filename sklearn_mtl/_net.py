@@ -406,12 +406,12 @@ class MultiTaskNet(NeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         path = getattr(self.module_, "linear_path", None)
-        if path is not None and not getattr(self, "linear_path_fitted_", True):
+        if path is not None and getattr(self, "linear_path_pending_", False):
             Xs, codes, weight = training_sample(dataset_train, self._device(),
                                                 self.module_.trunk.scale)
             fit_linear_path(path, Xs, codes, self.module_.split_sizes,
                             self._class_weights_on(self._device()), weight)
-            self.linear_path_fitted_ = True
+            self.linear_path_pending_ = False
         return dataset_train, dataset_valid
 
     def get_dataset(self, X, y=None):
@@ -512,8 +512,6 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self._generator = None
-        # a new module's linear path is fitted once, on the first fit's training rows
-        self.linear_path_fitted_ = False
         # look-ahead affinities summed over every measured step of this
         # network's life (warm_start fits add to them), and their counts
         self.affinity_sum_ = self.affinity_count_ = None

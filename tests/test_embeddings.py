@@ -227,7 +227,7 @@ def test_linear_path_is_fitted_on_the_training_rows_only(digits):
     clf = MultiTaskClassifier(**{**FAST, "max_iter": 1}, linear_path=True, ensemble_size=1,
                               early_stopping=True, learning_rate_init=1e-12,
                               validation_fraction=0.5).fit(X, Y)
-    assert clf.net_.linear_path_fitted_
+    assert not clf.net_.linear_path_pending_
     weight = clf.net_.module_.linear_path.weight.detach().clone()
     # refitting the regression on all rows gives other weights: the held-out half was left out
     everything = LinearPath(X.shape[1], weight.shape[0])
