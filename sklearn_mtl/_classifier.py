@@ -2,6 +2,7 @@
 
 import inspect
 import numbers
+import os
 import threading
 import warnings
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._constraints import Count
 from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit, weight_key
 from ._targets import (
     _as_label_array,
@@ -191,11 +193,41 @@ def _check_groups(groups, n_samples):
             f"groups must have one entry per row of X ({n_samples}); got shape "
             f"{groups.shape}."
         )
-    if groups.dtype.kind == "f" and np.isnan(groups).any():
-        raise ValueError("groups contains NaN: give every row a group.")
+    missing = np.flatnonzero(_missing_mask(groups))  # NaN, None, pandas' NA
+    if missing.size:
+        raise ValueError(
+            f"groups contains {missing.size} missing value(s) (NaN, None or NA), the "
+            f"first at row {missing[0]}: give every row a group."
+        )
     _, codes = np.unique(groups.astype(str) if groups.dtype.kind == "O" else groups,
                          return_inverse=True)
     return codes.astype(np.int64)
+
+
+def _physical_memory():
+    """Bytes of memory of this machine (1 TiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2**40
+
+
+def _check_ensemble_memory(ensemble_size, n_inputs, hidden):
+    """A clear error, before anything is allocated, for an ensemble whose members'
+    shared layers could not be trained in this machine's memory."""
+    widths = [n_inputs, *hidden]
+    n_params = ensemble_size * sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    # float32 weights, their gradients and AdamW's two moments
+    needed, memory = 16 * n_params, _physical_memory()
+    if needed > memory:
+        raise ValueError(
+            f"ensemble_size={ensemble_size} member(s) of the shared layers "
+            f"hidden_layer_sizes={tuple(hidden)} on {n_inputs} inputs have "
+            f"{n_params:.3g} parameters and need about {needed / 2**30:.3g} GiB to train "
+            f"(weights, gradients and AdamW's two moments), more than this machine's "
+            f"{memory / 2**30:.3g} GiB of memory; lower ensemble_size ('auto' uses "
+            f"{_AUTO_ENSEMBLE_SIZE}) or hidden_layer_sizes."
+        )
 
 
 def _same_value(a, b):
@@ -604,8 +636,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "trunk": [None, StrOptions(set(TRUNKS)), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
-        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"),
-                          StrOptions({"auto"})],
+        "ensemble_size": [Count(1), StrOptions({"auto"})],
         "input_scaling": [None, StrOptions({"robust"})],
         "numerical_embedding": [None, StrOptions(set(EMBEDDINGS)), BaseEmbedding],
         "linear_path": ["boolean"],
@@ -755,6 +786,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "layer (the members differ by that layer's adapters); set "
                 "hidden_layer_sizes or ensemble_size=1."
             )
+        _check_ensemble_memory(
+            ensemble_size, n_features if extractor is None else extractor.out_features, hidden
+        )
         scaling = None
         if self.input_scaling == "robust":
             scaling = RobustScaling(*robust_statistics(X))
@@ -812,10 +846,13 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     def _architecture(self):
         """A snapshot of the parameters that shape the network (nested ones too)."""
         params = self.get_params(deep=True)
-        return {
+        snapshot = {
             k: v for k, v in params.items()
             if k.split("__")[0] in self._ARCHITECTURE_PARAMS and not hasattr(v, "get_params")
         }
+        # the network's size, not how it was asked for: "auto" -> 4 changes nothing
+        snapshot["ensemble_size"] = self._resolve_ensemble_size()
+        return snapshot
 
     def _can_warm_start(self, X, encoding):
         if not (self.warm_start and hasattr(self, "net_")):
@@ -834,7 +871,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "classes as the previous fit; set warm_start=False to train a new "
                 "network."
             )
-        now, before = self._architecture(), self._fitted_architecture
+        now = self._architecture()
+        # the fitted network's own size (also for a model pickled before "auto"
+        # was resolved in the snapshot)
+        before = dict(self._fitted_architecture, ensemble_size=self.ensemble_size_)
         changed = sorted(
             {
                 k.split("__")[0]

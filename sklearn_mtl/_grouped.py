@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._classifier import MultiTaskClassifier
+from ._net import NoSharedParametersError
 from ._targets import _split_columns
 from .metrics import subset_accuracy
 
@@ -272,7 +273,18 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "explicitly, or a MultiTaskClassifier (or a Pipeline ending in one)."
             )
         final.set_params(affinity_every=self.affinity_every)
-        model.fit(X, y, **fit_params)
+        try:
+            model.fit(X, y, **fit_params)
+        except NoSharedParametersError:
+            raise ValueError(
+                "groups='auto' chooses the groups from the task affinity measured "
+                f"through the estimator's shared layers, but this {type(final).__name__} "
+                "shares no trainable parameter between tasks (no shared hidden layer, "
+                "trunk or shared expert), so there is no affinity to group its tasks "
+                "by. Pass groups explicitly (e.g. one group of all tasks, "
+                f"groups=[{names!r}]), or give the estimator shared layers (e.g. "
+                "hidden_layer_sizes=(64,) instead of ())."
+            ) from None
         grouping = suggest_task_groups(
             final.task_affinity_, max_groups=self.max_groups, task_names=names
         )

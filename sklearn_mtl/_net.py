@@ -250,6 +250,12 @@ class StopTraining(Exception):
     """
 
 
+class NoSharedParametersError(ValueError):
+    """Task affinity asked of a network whose tasks share no trainable
+    parameter (so that a caller, such as ``GroupedMultiTaskClassifier``, can
+    say what to change in its own terms)."""
+
+
 class StopOnPlateau(Callback):
     """Stop when a monitored loss has not improved by ``tol`` for
     ``patience`` epochs; optionally restore the best epoch's weights.
@@ -546,7 +552,7 @@ class MultiTaskNet(NeuralNet):
     # ------------------------------------------------------ task affinity
     def _start_affinity(self, device):
         if not self._shared:
-            raise ValueError(
+            raise NoSharedParametersError(
                 f"affinity_every={self.affinity_every!r} measures how a step on the "
                 "shared parameters for one task changes the other tasks' losses, but "
                 "this network has no trainable shared parameters (no shared hidden "
