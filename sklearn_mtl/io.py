@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import __version__
 from ._classifier import MultiTaskClassifier, _resolve_device
 from ._grouped import GroupedMultiTaskClassifier
+from ._optional import require
 from ._targets import TaskEncoding
 from .architectures import ARCHITECTURES
 from .grouping import TaskGrouping
@@ -59,17 +60,7 @@ _MAX_HEADER_BYTES = 100_000_000
 
 
 def _require(module):
-    """Import ``module`` of the ``deploy`` extra, or say how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        top = module.split(".")[0]
-        raise ImportError(
-            f"Safe model files need {top}: pip install {top} (or the deploy extra, "
-            "pip install 'sklearn_mtl[deploy]')."
-        ) from None
+    return require(module, "Safe model files")
 
 
 class ModelFileError(ValueError):
