@@ -43,6 +43,7 @@ from ._grouped import GroupedMultiTaskClassifier
 from ._optional import require
 from ._targets import TaskEncoding
 from .architectures import ARCHITECTURES
+from .embeddings import EMBEDDINGS
 from .grouping import TaskGrouping
 from .trunks import TRUNKS, BaseTrunk
 from .weighting import WEIGHTINGS
@@ -75,7 +76,8 @@ def _known_classes():
 
     The estimators, and the parameter objects of the registries (the
     classes of :data:`~sklearn_mtl.architectures.ARCHITECTURES`,
-    :data:`~sklearn_mtl.trunks.TRUNKS` and
+    :data:`~sklearn_mtl.trunks.TRUNKS`,
+    :data:`~sklearn_mtl.embeddings.EMBEDDINGS` and
     :data:`~sklearn_mtl.weighting.WEIGHTINGS`): a new registered class is
     known without touching this module.
     """
@@ -84,7 +86,8 @@ def _known_classes():
         "sklearn_mtl.GroupedMultiTaskClassifier": GroupedMultiTaskClassifier,
     }
     for family, registry in (
-        ("architectures", ARCHITECTURES), ("trunks", TRUNKS), ("weighting", WEIGHTINGS)
+        ("architectures", ARCHITECTURES), ("trunks", TRUNKS), ("embeddings", EMBEDDINGS),
+        ("weighting", WEIGHTINGS),
     ):
         for factory in registry.values():
             if isinstance(factory, type):
