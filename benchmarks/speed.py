@@ -515,12 +515,11 @@ OPTIONS_D = {
 
 
 def _ours_d(params, batch_size, epochs):
-    base = dict(ONE_NETWORK, batch_size=batch_size, max_iter=epochs, tol=0.0, device="cpu",
-                random_state=0, early_stopping=False, n_iter_no_change=epochs)
-    return MultiTaskClassifier(**{**base, **params,
-                                  "batch_size": batch_size, "max_iter": epochs,
-                                  "tol": 0.0, "n_iter_no_change": epochs, "random_state": 0,
-                                  "device": "cpu"})
+    """One network with ``params`` on (they may set every default), trained for
+    exactly ``epochs`` epochs on the CPU."""
+    fixed = dict(batch_size=batch_size, max_iter=epochs, tol=0.0, n_iter_no_change=epochs,
+                 random_state=0, device="cpu")
+    return MultiTaskClassifier(**{**ONE_NETWORK, "early_stopping": False, **params, **fixed})
 
 
 def part_d(args):

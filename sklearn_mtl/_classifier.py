@@ -37,7 +37,7 @@ from .embeddings import EMBEDDINGS, BaseEmbedding
 from .metrics import subset_accuracy
 from .modules import MultiTaskModule, SharedTrunk
 from .modules._embeddings import LinearPath
-from .modules._ensemble import RobustScaling, robust_statistics
+from .modules._ensemble import _QUANTILE_ROWS, RobustScaling, robust_statistics
 from .modules._mlp import ACTIVATIONS
 from .trunks import TRUNKS, BaseTrunk, resolve_input_shape
 from .weighting import WEIGHTINGS, BaseWeighting
@@ -287,10 +287,6 @@ _AUTO_ENSEMBLE_SIZE = 4
 
 # Decoupled weight decay of the linear path's weights (its own optimizer group).
 _LINEAR_PATH_WEIGHT_DECAY = 1e-2
-
-# Bin edges and other statistics of the (scaled) inputs are estimated on at most
-# this many training rows (a strided sample).
-_STATISTICS_ROWS = 100_000
 
 # affinity_every="auto" measures every this many steps per task: a measured step
 # costs about n_tasks training steps (benchmarks/affinity_overhead.py).
@@ -829,7 +825,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "its own module. Use numerical_embedding=None with a convolutional or "
                 "custom trunk."
             )
-        rows = X[:: max(1, X.shape[0] // _STATISTICS_ROWS)]
+        # the strided sample that the scaling's own statistics are estimated on
+        rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
         rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float32)
         if scaling is not None:
             with torch.no_grad():

@@ -134,9 +134,31 @@ def test_embeddings_train_with_ensembles_and_embed(digits, embedding, ensemble_s
         3 if not isinstance(embedding, str) else 16)
     assert clf.embed(X_test[:5]).shape == (5, TINY["hidden_layer_sizes"][0])
     assert np.isfinite(np.concatenate(clf.predict_proba(X_test), axis=1)).all()
-    # the embedding's parameters are shared: they count once, not per member
-    n_embedding = sum(p.numel() for p in net.trunk.embedding.parameters())
-    assert n_embedding == sum(p.numel() for p in clf.net_.module_.trunk.embedding.parameters())
+    # the embedding is shared: as many parameters as one embedding built alone,
+    # whatever the number of members
+    spec = EMBEDDINGS[embedding]() if isinstance(embedding, str) else embedding
+    alone = spec.build(X.astype(np.float32))
+    assert [p.shape for p in net.trunk.embedding.parameters()] == [
+        p.shape for p in alone.parameters()]
+
+
+def test_scaling_once_per_fit_trains_the_same_model_and_leaves_X_alone(tmp_path):
+    # in-memory rows are scaled once into a copy; a memory map is scaled per batch
+    rng = np.random.RandomState(0)
+    X = (rng.standard_normal((300, 5)) * [1, 10, 100, 1e3, 1e4]).astype(np.float32)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 3] > 0]).astype(int)
+    mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
+                                       shape=X.shape)
+    mapped[:] = X
+    mapped.flush()
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    before = X.copy()
+    params = dict(TINY, input_scaling="robust", early_stopping=True)
+    in_memory = MultiTaskClassifier(**params).fit(X, Y)
+    per_batch = MultiTaskClassifier(**params).fit(mapped, Y)
+    np.testing.assert_array_equal(X, before)
+    for a, b in zip(in_memory.predict_proba(X), per_batch.predict_proba(X)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
 
 def test_piecewise_linear_bins_come_from_the_scaled_training_rows():
