@@ -5,9 +5,6 @@ import torch
 
 from ._loss import task_losses
 
-# the logistic regressions are fitted on at most this many training rows
-_MAX_ROWS = 20_000
-
 
 def fit_linear_path(path, X, codes, split_sizes, class_weights=None, sample_weight=None,
                     max_iter=100):
@@ -36,9 +33,9 @@ def fit_linear_path(path, X, codes, split_sizes, class_weights=None, sample_weig
     max_iter : int
         L-BFGS iterations.
     """
-    # scikit-learn's binary regression has one vector w = V_1 - V_0 with the
-    # penalty ||w||^2 / 2; over the two rows it is (||V_0||^2 + ||V_1||^2) / 1 at
-    # the optimum (V_0 = -V_1), hence twice the multinomial strength of 1/2
+    # scikit-learn's binary regression has one vector w = V_1 - V_0 and the
+    # penalty ||w||^2 / 2. At the optimum V_0 = -V_1 = -w / 2, so that penalty is
+    # 1 * (||V_0||^2 + ||V_1||^2): twice the multinomial strength of 1/2
     strength = torch.tensor([1.0 if k == 2 else 0.5 for k in split_sizes for _ in range(k)],
                             device=X.device)
     task_of_row = torch.repeat_interleave(
@@ -64,21 +61,3 @@ def fit_linear_path(path, X, codes, split_sizes, class_weights=None, sample_weig
             with torch.no_grad():
                 p.zero_()
 
-
-def training_sample(data, device, scale):
-    """``(X, codes, sample_weight)`` of at most ``_MAX_ROWS`` rows of the
-    :class:`~sklearn_mtl._net.TensorData` ``data`` (a strided sample), on
-    ``device``, ``X`` through ``scale`` unless already scaled."""
-    n = len(data)
-    index = torch.arange(0, n, max(1, n // _MAX_ROWS))
-    Xb, (codes, weight) = data.batch(index.to(_device_of(data)), device)
-    Xb = Xb.float()
-    if not data.scaled:
-        with torch.no_grad():
-            Xb = scale(Xb)
-    return Xb, codes, weight
-
-
-def _device_of(data):
-    X = data.X
-    return X.device if torch.is_tensor(X) else torch.device("cpu")

@@ -26,7 +26,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._affinity import lookahead_affinity, rewound_rng, rng_state
-from ._linear_path import fit_linear_path, training_sample
+from ._linear_path import fit_linear_path
 from ._loss import task_losses
 from .modules._ensemble import combine_members, repeat_rows
 
@@ -37,6 +37,8 @@ _DEVICE_MEMORY_SHARE = 0.5
 _SCALED_COPY_MAX_BYTES = 2**30
 _SCALE_CHUNK_ROWS = 65_536
 _PREDICT_BATCH_SIZE = 8192
+# the linear path's logistic regressions are fitted on at most this many rows
+_LINEAR_PATH_ROWS = 20_000
 # a mean training loss above the floor and this many times its start has diverged
 _DIVERGENCE_FACTOR = 10.0
 _DIVERGENCE_FLOOR = 50.0
@@ -174,6 +176,20 @@ def _scale_once(X, trunk):
             stop = start + _SCALE_CHUNK_ROWS
             out[start:stop] = trunk.scale(X[start:stop])
     return out
+
+
+def _training_sample(data, device, scale):
+    """``(X, codes, sample_weight)`` of at most ``_LINEAR_PATH_ROWS`` rows of
+    ``data`` (a strided sample), on ``device``, ``X`` through ``scale`` unless
+    already scaled."""
+    n = len(data)
+    index = torch.arange(0, n, max(1, n // _LINEAR_PATH_ROWS), device=_index_device(data))
+    Xb, (codes, weight) = data.batch(index, device)
+    Xb = Xb.float()
+    if not data.scaled:
+        with torch.no_grad():
+            Xb = scale(Xb)
+    return Xb, codes, weight
 
 
 def _index_device(data):
@@ -413,7 +429,7 @@ class MultiTaskNet(NeuralNet):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         path = getattr(self.module_, "linear_path", None)
         if path is not None and getattr(self, "linear_path_pending_", False):
-            Xs, codes, weight = training_sample(dataset_train, self._device(),
+            Xs, codes, weight = _training_sample(dataset_train, self._device(),
                                                 self.module_.trunk.scale)
             fit_linear_path(path, Xs, codes, self.module_.split_sizes,
                             self._class_weights_on(self._device()), weight)
