@@ -21,7 +21,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit, weight_key
+from ._callbacks import StopOnPlateau, named_callbacks
+from ._net import MultiTaskNet, ValidationSplit, weight_key
 from ._targets import (
     _as_label_array,
     _missing_mask,
@@ -497,6 +498,23 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         every ``3 * n_tasks`` steps (see the user guide's page on task
         grouping for the measured overhead). None: off. Needs shared
         parameters (a shared hidden layer, trunk or shared expert).
+    callbacks : None or list, default=None
+        skorch callbacks (``skorch.callbacks.Callback`` instances) or
+        ``(name, callback)`` pairs, notified after the package's own (early
+        stopping and the divergence check) at every point skorch documents:
+        ``on_train_begin``/``end``, ``on_epoch_begin``/``end``,
+        ``on_batch_begin``/``end`` (``batch=``, ``training=``, and the step's
+        scalar ``loss`` and ``y_pred``) and ``on_grad_computed``
+        (``named_parameters=``, ``X=``, ``y=``, ``training=True``), e.g.
+        ``LRScheduler``, ``GradientNormClipping``, ``Checkpoint`` with
+        ``LoadInitState``, ``EpochScoring`` (see
+        :class:`~sklearn_mtl.callbacks.TaskScoring` for one task's score) or
+        ``TensorBoard``. A callback is named after its class (``_1``, ``_2``
+        appended to repeats) unless given a name; its parameters are
+        grid-searchable as ``callbacks__<name>__<param>``, and
+        ``callbacks__<name>`` replaces it. As in skorch, the callbacks are
+        used, and their state kept, as given (``clone`` copies them). The
+        per-batch hooks cost nothing when no callback overrides them.
 
     Attributes
     ----------
@@ -629,6 +647,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "affinity_every": [None, Interval(numbers.Integral, 1, None, closed="left"),
                            StrOptions({"auto"})],
+        "callbacks": [None, list],
     }
 
     def __init__(
@@ -665,6 +684,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         warm_start=False,
         affinity_every=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -697,6 +717,72 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.affinity_every = affinity_every
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------ params
+    def get_params(self, deep=True):
+        """Parameters of this estimator; with ``deep``, also each callback as
+        ``callbacks__<name>`` and its parameters as ``callbacks__<name>__<param>``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the parameters of sub-objects.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.callbacks, list):
+            for name, callback in named_callbacks(self.callbacks):
+                params[f"callbacks__{name}"] = callback
+                if not isinstance(callback, type) and hasattr(callback, "get_params"):
+                    for key, value in callback.get_params(deep=False).items():
+                        params[f"callbacks__{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including ``callbacks__<name>`` (replace a callback)
+        and ``callbacks__<name>__<param>`` (a callback's parameter).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : MultiTaskClassifier
+        """
+        nested = {k: params.pop(k) for k in list(params) if k.startswith("callbacks__")}
+        super().set_params(**params)
+        if not nested:
+            return self
+        pairs = named_callbacks(self.callbacks)
+        position = {name: i for i, (name, _) in enumerate(pairs)}
+        replaced = {}
+        for key, value in nested.items():
+            name, _, sub = key[len("callbacks__"):].partition("__")
+            if name not in position:
+                raise ValueError(
+                    f"Invalid parameter {key!r}: there is no callback named {name!r}; the "
+                    f"callbacks are {list(position)}."
+                )
+            if not sub:
+                replaced[name] = value
+        if replaced:  # keep every callback's name and place
+            self.callbacks = [
+                (name, replaced[name]) if name in replaced else item
+                for (name, _), item in zip(pairs, self.callbacks)
+            ]
+            pairs = named_callbacks(self.callbacks)
+        by_name = dict(pairs)
+        for key, value in nested.items():
+            name, _, sub = key[len("callbacks__"):].partition("__")
+            if sub:
+                by_name[name].set_params(**{sub: value})
+        return self
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -1029,7 +1115,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.label_smoothing = self.label_smoothing
         net.affinity_every = self._resolve_affinity_every(len(net.task_names))
         stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
-        net.callbacks = [("stop_on_plateau", stopper)]
+        # the package's own first, then the user's, in their order
+        net.callbacks = [("stop_on_plateau", stopper)] + named_callbacks(self.callbacks)
         net.initialize_callbacks()
 
     # ----------------------------------------------------------- inference

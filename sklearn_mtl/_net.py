@@ -24,8 +24,10 @@ import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.utils import TeeGenerator
 
 from ._affinity import lookahead_affinity, rewound_rng, rng_state
+from ._callbacks import StopTraining
 from ._linear_path import fit_linear_path, training_sample
 from ._loss import task_losses
 from .modules._ensemble import combine_members, repeat_rows
@@ -57,6 +59,21 @@ def weight_key(task_name):
 
 # History key of an epoch's mean look-ahead affinity matrix (a nested list).
 AFFINITY_KEY = "task_affinity"
+
+# The hooks that run once per batch: notified only where someone listens.
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def mean_task_loss(losses, present):
+    """The mean of ``losses`` over the ``present`` tasks (0 when none is), as
+    a 0-d tensor on their device: no device-to-host read."""
+    present = present.to(losses.dtype)
+    return (losses * present).sum() / present.sum().clamp_min(1.0)
+
+
+def _overrides(obj, hook, base):
+    """Whether ``type(obj)`` defines ``hook`` other than as ``base`` does."""
+    return getattr(type(obj), hook, None) is not getattr(base, hook)
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -242,60 +259,6 @@ class ValidationSplit:
         return dataset.subset(train), dataset.subset(valid)
 
 
-class StopTraining(Exception):
-    """Raised by a callback to end training early.
-
-    Not ``KeyboardInterrupt`` (skorch's own idiom): skorch swallows that one,
-    so a user's Ctrl-C and a planned stop would look the same.
-    """
-
-
-class StopOnPlateau(Callback):
-    """Stop when a monitored loss has not improved by ``tol`` for
-    ``patience`` epochs; optionally restore the best epoch's weights.
-
-    The saved weights are dropped at the end of training so that a pickled
-    net holds no device-bound tensor outside skorch's own CUDA-aware state.
-    """
-
-    def __init__(self, monitor, patience, tol, restore_best):
-        self.monitor = monitor
-        self.patience = patience
-        self.tol = tol
-        self.restore_best = restore_best
-
-    def initialize(self):
-        self.best_score_ = np.inf
-        self.best_epoch_ = 0
-        self.wait_ = 0
-        self.best_state_ = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        # warm_start continues from the current model; start counting afresh
-        self.initialize()
-
-    def on_epoch_end(self, net, **kwargs):
-        score = net.history[-1, self.monitor]
-        improved = score < self.best_score_ - self.tol
-        net.history.record(self.monitor + "_best", bool(score < self.best_score_))
-        if score < self.best_score_:
-            self.best_score_ = score
-            self.best_epoch_ = len(net.history)
-            if self.restore_best:
-                self.best_state_ = {
-                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
-                }
-        self.wait_ = 0 if improved else self.wait_ + 1
-        if self.wait_ >= self.patience:
-            raise StopTraining
-
-    def on_train_end(self, net, **kwargs):
-        if self.restore_best and self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-        self.best_state_ = None
-
-
 class MultiTaskNet(NeuralNet):
     """skorch engine of :class:`~sklearn_mtl.MultiTaskClassifier`.
 
@@ -358,6 +321,7 @@ class MultiTaskNet(NeuralNet):
         scaled = getattr(X, "scaled", False)
         trunk = self.module_.trunk
         context = trunk.scaled_inputs() if scaled else contextlib.nullcontext()
+        self._in_fit = True
         try:
             with context:
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
@@ -366,6 +330,31 @@ class MultiTaskNet(NeuralNet):
         except KeyboardInterrupt:
             self.interrupted_ = True
             raise
+        finally:
+            self._in_fit = False
+
+    # ------------------------------------------------------------ callbacks
+    def _find_listeners(self):
+        """For each per-batch hook, the objects that override it: this net
+        (when a subclass does) and its callbacks, in skorch's order."""
+        listeners = {}
+        for hook in _BATCH_HOOKS:
+            found = [self] if _overrides(self, hook, NeuralNet) else []
+            found += [cb for _, cb in self.callbacks_ if _overrides(cb, hook, Callback)]
+            listeners[hook] = found
+        return listeners
+
+    def _listeners(self, hook):
+        listeners = self.__dict__.get("_hook_listeners")
+        if listeners is None:  # outside fit: whoever calls a step gets every hook
+            listeners = self._find_listeners() if hasattr(self, "callbacks_") else {}
+        return listeners.get(hook, ())
+
+    def _notify_listeners(self, listeners, hook, **kwargs):
+        """skorch's ``notify`` restricted to ``listeners`` (which see the same
+        arguments, in the same order, as with ``notify``)."""
+        for listener in listeners:
+            getattr(listener, hook)(self, **kwargs)
 
     # ----------------------------------------------------------------- data
     def _device(self):
@@ -447,6 +436,7 @@ class MultiTaskNet(NeuralNet):
                 bytes(generator.get_state().numpy().tobytes()),
             )
         state.pop("_class_weights_dev", None)
+        state.pop("_hook_listeners", None)
         state.pop("_shared", None)
         state.pop("_specific", None)
         state.pop("_affinity_epoch", None)  # device tensors, only during training
@@ -465,8 +455,13 @@ class MultiTaskNet(NeuralNet):
         super().initialize_module()
         # the weighting strategy may hold device tensors (learnable weights):
         # let skorch save and load it with a map_location, like the module
-        if "weighting" not in self.cuda_dependent_attributes_:
-            self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + ["weighting"]
+        # Callbacks too: an LRScheduler holds the optimizer, whose state is on
+        # the training device; pickled plainly, a CUDA-trained net would not
+        # load on a CPU-only machine (and the scheduler would hold a copy of
+        # the optimizer rather than the net's own).
+        for name in ("weighting", "callbacks_"):
+            if name not in self.cuda_dependent_attributes_:
+                self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + [name]
         # the strategy's state exists before the optimizer, which trains its
         # learnable parameters
         device = self._device()
@@ -527,6 +522,7 @@ class MultiTaskNet(NeuralNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        self._hook_listeners = self._find_listeners()
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
         self.weighting.task_weights_ = torch.as_tensor(
@@ -539,6 +535,7 @@ class MultiTaskNet(NeuralNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
+        self._hook_listeners = None
         self._class_weights_dev = None
         self._shared = self._specific = None
         self._affinity_epoch = None
@@ -601,7 +598,7 @@ class MultiTaskNet(NeuralNet):
                 replaced.update(zip(self._shared_names, values))
                 with self.autocast():
                     logits = torch.func.functional_call(module, replaced, (Xb,))
-                return self.get_loss(logits, yb, training=True)[0]
+                return self.get_task_losses(logits, yb, training=True)[0]
 
             return lookahead_affinity(
                 losses, present, self._shared, self._shared_lrs(), lookahead_losses
@@ -625,7 +622,18 @@ class MultiTaskNet(NeuralNet):
         self._affinity_epoch[0].zero_()
         self._affinity_epoch[1].zero_()
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def get_task_losses(self, y_pred, y_true, training=False):
+        """The vector of task losses of a batch and each task's labelled-row count.
+
+        ``y_true`` is a batch's ``(codes, sample_weight)``. In training, an
+        ensemble's ``y_pred`` has one row per member and row; each row's labels
+        are repeated for its members.
+
+        Returns
+        -------
+        losses : Tensor of shape (n_tasks,)
+        denominators : Tensor of shape (n_tasks,)
+        """
         codes, weight = y_true
         k = self.module_.ensemble_size
         if training and k > 1:
@@ -637,6 +645,12 @@ class MultiTaskNet(NeuralNet):
             label_smoothing=self.label_smoothing if training else 0.0,
         )
 
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """skorch's contract: one scalar, the mean of the task losses over the
+        tasks labelled in the batch (the per-batch ``train_loss``)."""
+        losses, denominators = self.get_task_losses(y_pred, y_true, training=training)
+        return mean_task_loss(losses, denominators > 0)
+
     def ensemble_logits(self, Xb):
         """The forward pass seen from outside: the ensemble's log-probabilities
         when the module has members, else its logits."""
@@ -644,7 +658,21 @@ class MultiTaskNet(NeuralNet):
         k = self.module_.ensemble_size
         return logits if k == 1 else combine_members(logits, k, self.module_.split_sizes)
 
+    def evaluation_step(self, batch, training=False):
+        """skorch's forward pass of ``predict_proba`` and ``forward``: the
+        ensemble's output (one row per input row), as in validation."""
+        self.check_is_fitted()
+        Xb = batch[0]
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.ensemble_logits(Xb)
+
     def train_step(self, batch, **fit_params):
+        """One optimizer step; keeps skorch's contract: the returned dict holds
+        the scalar ``loss`` (when a callback listens to ``on_batch_end``) and
+        ``y_pred`` (the module's output: with an ensemble, one row per member
+        and row), and ``on_grad_computed`` is notified between the backward
+        pass and the optimizer step."""
         # train/eval mode is set once per epoch in run_single_epoch
         self.optimizer_.zero_grad(set_to_none=True)
         Xb, yb = batch
@@ -653,26 +681,37 @@ class MultiTaskNet(NeuralNet):
         if self._affinity_epoch is not None:
             self._affinity_step += 1
         rng_before = rng_state(self._device()) if measure else None
-        logits = self.infer(Xb)
-        losses, denominators = self.get_loss(logits, yb, training=True)
+        logits = self.infer(Xb, **fit_params)
+        losses, denominators = self.get_task_losses(logits, yb, training=True)
         present = denominators > 0
         if getattr(self, "_start_loss", 0.0) is None and bool(present.any()):  # once a fit
             self._start_loss = float(losses.detach()[present].mean())
         if measure:
             self._record_affinity(self.task_affinity(Xb, yb, losses, present, rng_before))
         weights = self.weighting.backward(losses, present, self._shared, self._specific)
+        listeners = self._listeners("on_grad_computed")
+        if listeners:
+            self._notify_listeners(
+                listeners, "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                X=Xb, y=yb, batch=batch, training=True,
+            )
         self.optimizer_.step()
-        return {
+        step = {
             "losses": losses.detach(),
             "denominators": denominators.detach(),
             "weights": weights.detach(),
+            "y_pred": logits.detach(),
         }
+        if self._listeners("on_batch_end") or not getattr(self, "_in_fit", False):
+            step["loss"] = mean_task_loss(step["losses"], present)
+        return step
 
     def validation_step(self, batch, **fit_params):
         Xb, yb = batch
         with torch.inference_mode():
             logits = self.ensemble_logits(Xb)
-            losses, denominators = self.get_loss(logits, yb, training=False)
+            losses, denominators = self.get_task_losses(logits, yb, training=False)
             codes = yb[0]
             correct = torch.stack(
                 [
@@ -683,22 +722,50 @@ class MultiTaskNet(NeuralNet):
                 ]
             )
             labelled = (codes >= 0).sum(0)
+            if self._listeners("on_batch_end") or not getattr(self, "_in_fit", False):
+                loss = mean_task_loss(losses, denominators > 0)
+            else:
+                loss = None
         return {
+            "loss": loss,
             "losses": losses,
             "denominators": denominators,
             "correct": correct,
             "labelled": labelled,
+            "y_pred": logits,  # the ensemble's output, as predict_proba sees it
         }
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch over ``iterator``, with the losses summed on the
+        device and read back once per epoch.
+
+        ``on_batch_begin`` and ``on_batch_end`` (and the per-batch rows of the
+        history that skorch records with them: ``<prefix>_loss`` and
+        ``<prefix>_batch_size``) are only paid for when a callback (or a
+        subclass) overrides the hook: the loop reads no per-batch value back
+        from the device otherwise.
+        """
         if iterator is None:
             return
         self._set_training(training)
+        begin = self._listeners("on_batch_begin")
+        end = self._listeners("on_batch_end")
+        history = self.history
         loss_sum = denominator_sum = correct = labelled = weight_sum = None
         n_batches = 0
         for batch in iterator:
-            step = step_fn(batch)
+            if begin or end:
+                history.new_batch()  # what skorch's own on_batch_begin does
+            if begin:
+                self._notify_listeners(begin, "on_batch_begin", batch=batch,
+                                       training=training)
+            step = step_fn(batch, **fit_params)
             n_batches += 1
+            if end:
+                history.record_batch(prefix + "_loss", step["loss"].item())
+                history.record_batch(prefix + "_batch_size", len(batch[0]))
+                self._notify_listeners(end, "on_batch_end", batch=batch,
+                                       training=training, **step)
             if "weights" in step:
                 weight_sum = step["weights"] if weight_sum is None else weight_sum + step["weights"]
             weighted = step["losses"] * step["denominators"]
@@ -710,10 +777,10 @@ class MultiTaskNet(NeuralNet):
             if "correct" in step:
                 correct = step["correct"] if correct is None else correct + step["correct"]
                 labelled = step["labelled"] if labelled is None else labelled + step["labelled"]
+        history.record(prefix + "_batch_count", n_batches)
         # one device -> host transfer per epoch
         per_task = (loss_sum / denominator_sum.clamp_min(1e-12)).tolist()
         observed = (denominator_sum > 0).tolist()
-        history = self.history
         for name, value, seen in zip(self.task_names, per_task, observed):
             history.record(task_key(prefix, name), value if seen else float("nan"))
         seen_values = [v for v, s in zip(per_task, observed) if s]

@@ -68,7 +68,7 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
     net._set_training(True)
     Xb, yb = _batch(net, X[:64], Y[:64])
     start = rng_state("cpu")
-    losses, denominators = net.get_loss(net.infer(Xb), yb, training=True)
+    losses, denominators = net.get_task_losses(net.infer(Xb), yb, training=True)
     after_forward = rng_state("cpu")
     before_state = copy.deepcopy(net.module_.state_dict())
     Z = net.task_affinity(Xb, yb, losses, denominators > 0, start).numpy()
@@ -81,13 +81,13 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
         module = copy.deepcopy(net.module_)
         shared = [p for p in module.shared_parameters() if p.requires_grad]
         set_rng_state(start, "cpu")
-        own = net.get_loss(module(Xb), yb, training=True)[0]
+        own = net.get_task_losses(module(Xb), yb, training=True)[0]
         grads = torch.autograd.grad(own[i], shared)
         with torch.no_grad():
             for p, g in zip(shared, grads):
                 p -= 0.3 * g
             set_rng_state(start, "cpu")
-            stepped = net.get_loss(module(Xb), yb, training=True)[0]
+            stepped = net.get_task_losses(module(Xb), yb, training=True)[0]
         expected[i] = 1 - (stepped / own.detach()).numpy()
     np.testing.assert_allclose(Z, expected, rtol=1e-4, atol=1e-6)
     assert np.abs(expected).max() > 1e-3
