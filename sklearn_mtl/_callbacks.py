@@ -8,6 +8,8 @@ them. The estimator assembles the net's list: its own callbacks first, then
 the user's, in the order given.
 """
 
+import time
+
 import numpy as np
 from skorch.callbacks import Callback
 
@@ -106,3 +108,73 @@ class StopOnPlateau(Callback):
         if self.restore_best and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None
+
+
+# A progress bar appears once an epoch has run this many seconds: short fits
+# stay as quiet as skorch's table alone.
+_PROGRESS_DELAY = 2.0
+# Without tqdm, a line is printed at most this often (seconds).
+_PROGRESS_INTERVAL = 10.0
+
+
+class FitProgress(Callback):
+    """``verbose=1``: a progress bar over each epoch's training batches.
+
+    Drawn with tqdm when it is installed (on ``stderr``, cleared at the end of
+    the epoch), else a line ``epoch e: batch i/n`` on ``stdout`` at most every
+    ``interval`` seconds; either only once the epoch has run ``delay``
+    seconds, so that short fits show skorch's table of epochs alone.
+    """
+
+    def __init__(self, delay=None, interval=None):
+        self.delay = delay
+        self.interval = interval
+
+    def initialize(self):
+        self.bar_ = None
+        return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        delay = _PROGRESS_DELAY if self.delay is None else self.delay
+        self.total_ = len(net.get_iterator(dataset_train, training=True))
+        self.done_ = 0
+        self.epoch_ = len(net.history)
+        self.start_ = self.shown_ = time.monotonic()
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.bar_ = None
+            return
+        self.bar_ = tqdm(total=self.total_, leave=False, delay=delay, unit="batch",
+                         desc=f"epoch {self.epoch_}")
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if not training:
+            return
+        self.done_ += 1
+        if self.bar_ is not None:
+            self.bar_.update()
+            return
+        now = time.monotonic()
+        delay = _PROGRESS_DELAY if self.delay is None else self.delay
+        interval = _PROGRESS_INTERVAL if self.interval is None else self.interval
+        if now - self.start_ >= delay and (now - self.shown_ >= interval or self.shown_
+                                           == self.start_):
+            self.shown_ = now
+            print(f"epoch {self.epoch_}: batch {self.done_}/{self.total_}", flush=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._close()
+
+    def on_train_end(self, net, **kwargs):
+        self._close()
+
+    def _close(self):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+        self.bar_ = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["bar_"] = None  # a terminal handle: not picklable, not needed
+        return state

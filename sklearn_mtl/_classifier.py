@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._callbacks import StopOnPlateau, named_callbacks
+from ._callbacks import FitProgress, StopOnPlateau, named_callbacks
 from ._net import MultiTaskNet, ValidationSplit, weight_key
 from ._targets import (
     _as_label_array,
@@ -483,7 +483,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         parallel). The global torch random state is restored after ``fit``.
     verbose : int, default=0
         0 is silent; 1 prints skorch's table of per-epoch losses (also per
-        task).
+        task) and, once an epoch has run a couple of seconds, a progress bar
+        over its batches (tqdm's when it is installed, else a line now and
+        then).
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         (same tasks, classes and features required).
@@ -1115,8 +1117,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.label_smoothing = self.label_smoothing
         net.affinity_every = self._resolve_affinity_every(len(net.task_names))
         stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
+        own = [("stop_on_plateau", stopper)]
+        if self.verbose:
+            own.append(("progress", FitProgress()))
         # the package's own first, then the user's, in their order
-        net.callbacks = [("stop_on_plateau", stopper)] + named_callbacks(self.callbacks)
+        net.callbacks = own + named_callbacks(self.callbacks)
         net.initialize_callbacks()
 
     # ----------------------------------------------------------- inference

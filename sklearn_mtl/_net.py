@@ -739,11 +739,11 @@ class MultiTaskNet(NeuralNet):
         """skorch's epoch over ``iterator``, with the losses summed on the
         device and read back once per epoch.
 
-        ``on_batch_begin`` and ``on_batch_end`` (and the per-batch rows of the
-        history that skorch records with them: ``<prefix>_loss`` and
-        ``<prefix>_batch_size``) are only paid for when a callback (or a
-        subclass) overrides the hook: the loop reads no per-batch value back
-        from the device otherwise.
+        ``on_batch_begin`` and ``on_batch_end`` are only notified when a
+        callback (or a subclass) overrides them; the history's per-batch rows
+        (skorch's ``<prefix>_loss`` and ``<prefix>_batch_size``) are then
+        written as each batch ends, and otherwise all at once at the end of
+        the epoch, from one device-to-host read.
         """
         if iterator is None:
             return
@@ -752,6 +752,7 @@ class MultiTaskNet(NeuralNet):
         end = self._listeners("on_batch_end")
         history = self.history
         loss_sum = denominator_sum = correct = labelled = weight_sum = None
+        batch_losses, batch_denominators, batch_sizes = [], [], []
         n_batches = 0
         for batch in iterator:
             if begin or end:
@@ -766,6 +767,10 @@ class MultiTaskNet(NeuralNet):
                 history.record_batch(prefix + "_batch_size", len(batch[0]))
                 self._notify_listeners(end, "on_batch_end", batch=batch,
                                        training=training, **step)
+            else:
+                batch_losses.append(step["losses"])
+                batch_denominators.append(step["denominators"])
+                batch_sizes.append(len(batch[0]))
             if "weights" in step:
                 weight_sum = step["weights"] if weight_sum is None else weight_sum + step["weights"]
             weighted = step["losses"] * step["denominators"]
@@ -777,6 +782,8 @@ class MultiTaskNet(NeuralNet):
             if "correct" in step:
                 correct = step["correct"] if correct is None else correct + step["correct"]
                 labelled = step["labelled"] if labelled is None else labelled + step["labelled"]
+        if batch_sizes:
+            self._record_batches(prefix, batch_losses, batch_denominators, batch_sizes)
         history.record(prefix + "_batch_count", n_batches)
         # one device -> host transfer per epoch
         per_task = (loss_sum / denominator_sum.clamp_min(1e-12)).tolist()
@@ -809,6 +816,18 @@ class MultiTaskNet(NeuralNet):
             history.record(
                 f"{prefix}_acc", float(np.mean(seen_rates)) if seen_rates else float("nan")
             )
+
+    def _record_batches(self, prefix, losses, denominators, sizes):
+        """skorch's per-batch history rows of an epoch, written at its end: the
+        mean task loss of each batch (as ``get_loss``) and its row count."""
+        losses, denominators = torch.stack(losses), torch.stack(denominators)
+        present = (denominators > 0).to(losses.dtype)
+        means = ((losses * present).sum(1) / present.sum(1).clamp_min(1.0)).tolist()
+        history = self.history
+        for loss, size in zip(means, sizes):
+            history.new_batch()
+            history.record_batch(prefix + "_loss", loss)
+            history.record_batch(prefix + "_batch_size", size)
 
     def _check_divergence(self, mean_loss):
         """Stop when the training loss has grown far beyond where it started.

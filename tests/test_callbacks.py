@@ -159,3 +159,21 @@ def test_pickled_scheduler_keeps_the_net_optimizer(digits):
     scheduler = dict(loaded.net_.callbacks_)["LRScheduler"]
     assert scheduler.lr_scheduler_.optimizer is loaded.net_.optimizer_
     loaded.set_params(warm_start=True).fit(X[:200], Y[:200])
+
+
+def test_per_batch_history_rows_with_and_without_listeners(digits):
+    # skorch's history has a row per batch; without a listener they are
+    # written at the epoch's end, with one they are written as batches end
+    X, Y, _, _ = digits
+    params = {**TINY, "early_stopping": True}
+    quiet = MultiTaskClassifier(**params).fit(X[:300], Y[:300])
+    listened = MultiTaskClassifier(**params, callbacks=[Recorder()]).fit(X[:300], Y[:300])
+    for epoch in range(quiet.n_iter_):
+        a, b = quiet.history_[epoch, "batches"], listened.history_[epoch, "batches"]
+        assert len(a) == len(b) == (quiet.history_[epoch, "train_batch_count"]
+                                    + quiet.history_[epoch, "valid_batch_count"])
+        assert [sorted(r) for r in a] == [sorted(r) for r in b]
+        for ra, rb in zip(a, b):
+            assert ra == pytest.approx(rb)
+    rows = quiet.history_[0, "batches"]
+    assert sum(r.get("train_batch_size", 0) + r.get("valid_batch_size", 0) for r in rows) == 300
