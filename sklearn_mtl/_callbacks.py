@@ -11,7 +11,15 @@ the user's, in the order given.
 import time
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback
+
+# History key of an epoch's mean look-ahead affinity matrix (a nested list).
+AFFINITY_KEY = "task_affinity"
+
+# A mean training loss above the floor and this many times its start has diverged.
+_DIVERGENCE_FACTOR = 10.0
+_DIVERGENCE_FLOOR = 50.0
 
 
 def callback_name(callback):
@@ -83,6 +91,7 @@ class StopOnPlateau(Callback):
         self.best_epoch_ = 0
         self.wait_ = 0
         self.best_state_ = None
+        self.stopped_ = False  # whether the last fit ran out of patience
         return self
 
     def on_train_begin(self, net, **kwargs):
@@ -102,6 +111,7 @@ class StopOnPlateau(Callback):
                 }
         self.wait_ = 0 if improved else self.wait_ + 1
         if self.wait_ >= self.patience:
+            self.stopped_ = True
             raise StopTraining
 
     def on_train_end(self, net, **kwargs):
@@ -177,4 +187,137 @@ class FitProgress(Callback):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["bar_"] = None  # a terminal handle: not picklable, not needed
+        return state
+
+
+
+class DivergenceCheck(Callback):
+    """Fail the fit, with advice, when the training loss is not finite or has
+    grown far beyond where it started.
+
+    Beyond ``_DIVERGENCE_FACTOR`` times both the loss at the initial weights
+    (the first batch's, ``net.initial_loss_``) and a uniform guess's
+    (``log(n_classes)``), and above ``_DIVERGENCE_FLOOR``, the steps are too
+    large: training that works lowers the loss, even from the huge first
+    losses of unscaled features. Checked from the first epoch on, so that a
+    loss that explodes within it is caught there.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        history = net.history
+        mean_loss = history[-1, "train_loss"]
+        if not np.isfinite(mean_loss):
+            raise ValueError(
+                f"Training diverged at epoch {len(history)}: the training loss is "
+                f"{mean_loss}. Lower learning_rate_init, or scale X (for example "
+                "with StandardScaler)."
+            )
+        uniform = float(np.mean(np.log(np.maximum(net.module_.split_sizes, 2))))
+        first = getattr(net, "initial_loss_", None)
+        first = mean_loss if first is None else first
+        start = max(first, uniform)
+        if mean_loss > _DIVERGENCE_FLOOR and mean_loss > _DIVERGENCE_FACTOR * start:
+            raise ValueError(
+                f"Training diverged at epoch {len(history)}: the mean training loss "
+                f"rose to {mean_loss:.4g}, from {first:.4g} at the initial weights "
+                f"({uniform:.3g} for a uniform guess). Lower learning_rate_init (now "
+                f"{net.optimizer_.param_groups[0]['lr']:g}), or scale X (for example "
+                "with StandardScaler)."
+            )
+
+
+class AffinityProbe(Callback):
+    """Look-ahead task affinity (:mod:`sklearn_mtl._affinity`), measured every
+    ``every`` optimizer steps.
+
+    The probe owns the schedule and the results; the engine calls
+    :meth:`due` at each training step and hands a measured matrix to
+    :meth:`record` (the measurement needs the step's graph of task losses,
+    which no skorch hook carries). Each epoch's mean matrix goes into the
+    history (``task_affinity``); ``sum_`` and ``count_`` add up every measured
+    step of the network's life (``warm_start`` fits add to them), and
+    ``affinity_`` is their mean.
+
+    Parameters
+    ----------
+    every : int or None
+        Measure every this many optimizer steps; None: not at all (the totals
+        are kept).
+    """
+
+    def __init__(self, every):
+        self.every = every
+
+    def initialize(self):
+        # the totals outlive a fit (warm_start adds to them): made once
+        if not hasattr(self, "sum_"):
+            self.sum_ = self.count_ = None
+        self.epoch_ = None
+        self.step_ = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.epoch_ = None
+        if self.every is None:
+            return
+        if not any(p.requires_grad for p in net.module_.shared_parameters()):
+            raise ValueError(
+                f"affinity_every={self.every!r} measures how a step on the "
+                "shared parameters for one task changes the other tasks' losses, but "
+                "this network has no trainable shared parameters (no shared hidden "
+                "layer, trunk or shared expert). Add hidden_layer_sizes or a trunk, "
+                "or set affinity_every=None."
+            )
+        n_tasks = len(net.task_names)
+        if self.sum_ is None or self.sum_.shape != (n_tasks, n_tasks):
+            self.sum_ = np.zeros((n_tasks, n_tasks))
+            self.count_ = np.zeros((n_tasks, n_tasks), dtype=np.int64)
+        zeros = torch.zeros((n_tasks, n_tasks), dtype=torch.float64,
+                            device=torch.device(net.device))
+        self.epoch_ = [zeros, zeros.clone()]  # sum, count: read once per epoch
+        self.step_ = 0
+
+    def due(self):
+        """Whether to measure at this training step (counts the step)."""
+        if self.epoch_ is None:
+            return False
+        due = self.step_ % self.every == 0
+        self.step_ += 1
+        return due
+
+    def record(self, Z):
+        """Add one step's matrix ``Z`` (NaN where unmeasured) to the epoch's sums."""
+        total, count = self.epoch_
+        seen = torch.isfinite(Z)
+        total += torch.where(seen, Z, torch.zeros_like(Z)).double()
+        count += seen.double()
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record the epoch's mean matrix in the history (NaN where no step was
+        measured) and add the epoch's sums to the totals."""
+        if self.epoch_ is None:
+            return
+        total, count = (t.cpu().numpy() for t in self.epoch_)
+        self.sum_ += total
+        self.count_ += count.astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        net.history.record(AFFINITY_KEY, mean.tolist())
+        self.epoch_[0].zero_()
+        self.epoch_[1].zero_()
+
+    def on_train_end(self, net, **kwargs):
+        self.epoch_ = None
+
+    @property
+    def affinity_(self):
+        """The mean affinity over every measured step; None before any."""
+        if self.sum_ is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.count_ > 0, self.sum_ / np.maximum(self.count_, 1), np.nan)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["epoch_"] = None  # device tensors, only during training
         return state

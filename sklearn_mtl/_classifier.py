@@ -21,7 +21,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._callbacks import FitProgress, StopOnPlateau, named_callbacks
+from ._callbacks import (
+    AffinityProbe,
+    DivergenceCheck,
+    FitProgress,
+    StopOnPlateau,
+    named_callbacks,
+)
 from ._net import MultiTaskNet, ValidationSplit, weight_key
 from ._targets import (
     _as_label_array,
@@ -1027,8 +1033,6 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping_ = early_stopping
         self.ensemble_size_ = int(net.module_.ensemble_size)
         interrupted = getattr(net, "interrupted_", False)
-        if interrupted and len(net.history) and "train_loss" not in net.history[-1]:
-            del net.history[-1]  # the epoch that Ctrl-C cut short
         self.n_iter_ = len(net.history)
         last = net.history[-1] if len(net.history) else {}
         self.applied_weights_ = np.array(
@@ -1048,7 +1052,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
             raise KeyboardInterrupt
-        if stopper.wait_ < self.n_iter_no_change:
+        if not stopper.stopped_:
             monitored = "validation" if early_stopping else "training"
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
@@ -1115,9 +1119,16 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         net.shuffle = self.shuffle
         net.precision = self.precision
         net.label_smoothing = self.label_smoothing
-        net.affinity_every = self._resolve_affinity_every(len(net.task_names))
-        stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
-        own = [("stop_on_plateau", stopper)]
+        # the affinity totals belong to the network's life: warm_start keeps its probe
+        previous = dict(getattr(net, "callbacks_", []) or []).get("affinity_probe")
+        every = self._resolve_affinity_every(len(net.task_names))
+        own = [("divergence_check", DivergenceCheck())]
+        if every is not None or previous is not None:
+            probe = previous if previous is not None else AffinityProbe(every)
+            probe.every = every
+            own.append(("affinity_probe", probe))
+        own.append(("stop_on_plateau",
+                    StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)))
         if self.verbose:
             own.append(("progress", FitProgress()))
         # the package's own first, then the user's, in their order
@@ -1270,15 +1281,13 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """Look-ahead affinity of every ordered pair of tasks, averaged over
         the measured steps (only with ``affinity_every``)."""
         check_is_fitted(self)
-        total = getattr(self.net_, "affinity_sum_", None)
-        if total is None:
+        probe = dict(self.net_.callbacks_).get("affinity_probe")
+        if probe is None or probe.affinity_ is None:
             raise AttributeError(
                 "task_affinity_ is only measured when the estimator is fitted with "
                 "affinity_every set (e.g. affinity_every='auto')."
             )
-        count = self.net_.affinity_count_
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return probe.affinity_
 
     @property
     def n_parameters_(self):

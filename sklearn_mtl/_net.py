@@ -27,7 +27,7 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.utils import TeeGenerator
 
 from ._affinity import lookahead_affinity, rewound_rng, rng_state
-from ._callbacks import StopTraining
+from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
 from ._linear_path import fit_linear_path, training_sample
 from ._loss import task_losses
 from .modules._ensemble import combine_members, repeat_rows
@@ -39,9 +39,6 @@ _DEVICE_MEMORY_SHARE = 0.5
 _SCALED_COPY_MAX_BYTES = 2**30
 _SCALE_CHUNK_ROWS = 65_536
 _PREDICT_BATCH_SIZE = 8192
-# a mean training loss above the floor and this many times its start has diverged
-_DIVERGENCE_FACTOR = 10.0
-_DIVERGENCE_FLOOR = 50.0
 
 
 def task_key(prefix, task_name):
@@ -56,9 +53,6 @@ def weight_key(task_name):
     """History key of the mean weight a strategy gave a task over an epoch."""
     return f"weight[{task_name}]"
 
-
-# History key of an epoch's mean look-ahead affinity matrix (a nested list).
-AFFINITY_KEY = "task_affinity"
 
 # The hooks that run once per batch: notified only where someone listens.
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -279,9 +273,6 @@ class MultiTaskNet(NeuralNet):
         "bfloat16": forward passes run under ``torch.autocast`` in bf16.
     label_smoothing : float
         Label smoothing of every task's training cross-entropy.
-    affinity_every : int or None
-        Measure the look-ahead task affinity (:mod:`sklearn_mtl._affinity`)
-        every this many optimizer steps; None: never.
 
     With an ensemble module (``module.ensemble_size = k > 1``), each member is
     trained on every row (the task loss is the mean over members of their
@@ -292,7 +283,7 @@ class MultiTaskNet(NeuralNet):
     def __init__(
         self, module, *args, task_names=(), weighting=None, task_weights=None,
         class_weights=None, shuffle=True, seed=0, precision="float32",
-        label_smoothing=0.0, affinity_every=None, **kwargs
+        label_smoothing=0.0, **kwargs
     ):
         super().__init__(module, *args, **kwargs)
         self.task_names = list(task_names)
@@ -303,7 +294,6 @@ class MultiTaskNet(NeuralNet):
         self.seed = seed
         self.precision = precision
         self.label_smoothing = label_smoothing
-        self.affinity_every = affinity_every
 
     @property
     def _default_callbacks(self):
@@ -317,7 +307,7 @@ class MultiTaskNet(NeuralNet):
         # on_train_end, which restores the best epoch), so that the estimator
         # can re-raise it once the fitted state is set.
         self.interrupted_ = False
-        self._start_loss = None  # the first batch's loss, at the initial weights
+        self.initial_loss_ = None  # the first batch's mean task loss, at the initial weights
         scaled = getattr(X, "scaled", False)
         trunk = self.module_.trunk
         context = trunk.scaled_inputs() if scaled else contextlib.nullcontext()
@@ -329,9 +319,27 @@ class MultiTaskNet(NeuralNet):
             return self
         except KeyboardInterrupt:
             self.interrupted_ = True
+            history = self.history
+            if len(history) and "train_loss" not in history[-1]:
+                del history[-1]  # the epoch that Ctrl-C cut short
             raise
         finally:
             self._in_fit = False
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's ``notify``; a planned stop (:class:`StopTraining`) raised in
+        ``on_epoch_end`` takes effect once every callback has seen the epoch."""
+        if method_name != "on_epoch_end":
+            return super().notify(method_name, **cb_kwargs)
+        stop = None
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            try:
+                getattr(callback, method_name)(self, **cb_kwargs)
+            except StopTraining as exc:
+                stop = exc
+        if stop is not None:
+            raise stop
 
     # ------------------------------------------------------------ callbacks
     def _find_listeners(self):
@@ -439,7 +447,7 @@ class MultiTaskNet(NeuralNet):
         state.pop("_hook_listeners", None)
         state.pop("_shared", None)
         state.pop("_specific", None)
-        state.pop("_affinity_epoch", None)  # device tensors, only during training
+        state.pop("_affinity_probe", None)
         # `module` is the very object `module_` (already in skorch's device-aware
         # state); pickled plainly, a CUDA-trained one would not load on a CPU.
         if state.get("module") is not None and not isinstance(state["module"], type):
@@ -507,9 +515,6 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self._generator = None
-        # look-ahead affinities summed over every measured step of this
-        # network's life (warm_start fits add to them), and their counts
-        self.affinity_sum_ = self.affinity_count_ = None
         return self
 
     def _class_weights_on(self, device):
@@ -529,37 +534,22 @@ class MultiTaskNet(NeuralNet):
             self.task_weights, dtype=torch.float32, device=device
         )
         self._shared, self._specific = self._split_parameters()
-        self._affinity_epoch = None
-        if self.affinity_every is not None:
-            self._start_affinity(device)
+        names = {id(p): name for name, p in self.module_.named_parameters()}
+        self._shared_names = [names[id(p)] for p in self._shared]
+        # the one callback that measures inside the step: it needs the step's
+        # graph of task losses, which no skorch hook carries
+        self._affinity_probe = next(
+            (cb for _, cb in self.callbacks_ if isinstance(cb, AffinityProbe)
+             and cb.every is not None), None)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self._hook_listeners = None
         self._class_weights_dev = None
         self._shared = self._specific = None
-        self._affinity_epoch = None
+        self._affinity_probe = None
 
     # ------------------------------------------------------ task affinity
-    def _start_affinity(self, device):
-        if not self._shared:
-            raise ValueError(
-                f"affinity_every={self.affinity_every!r} measures how a step on the "
-                "shared parameters for one task changes the other tasks' losses, but "
-                "this network has no trainable shared parameters (no shared hidden "
-                "layer, trunk or shared expert). Add hidden_layer_sizes or a trunk, "
-                "or set affinity_every=None."
-            )
-        n_tasks = len(self.task_names)
-        if self.affinity_sum_ is None or self.affinity_sum_.shape != (n_tasks, n_tasks):
-            self.affinity_sum_ = np.zeros((n_tasks, n_tasks))
-            self.affinity_count_ = np.zeros((n_tasks, n_tasks), dtype=np.int64)
-        zeros = torch.zeros((n_tasks, n_tasks), dtype=torch.float64, device=device)
-        self._affinity_epoch = [zeros, zeros.clone()]  # sum, count: read once per epoch
-        self._affinity_step = 0
-        names = {id(p): name for name, p in self.module_.named_parameters()}
-        self._shared_names = [names[id(p)] for p in self._shared]
-
     def _shared_lrs(self):
         """The learning rate of each shared parameter, from its optimizer group."""
         by_id = {}
@@ -586,7 +576,7 @@ class MultiTaskNet(NeuralNet):
         Z : Tensor of shape (n_tasks, n_tasks), see
             :func:`~sklearn_mtl._affinity.lookahead_affinity`.
         """
-        if not hasattr(self, "_shared_names"):
+        if getattr(self, "_shared_names", None) is None:
             names = {id(p): name for name, p in self.module_.named_parameters()}
             self._shared_names = [names[id(p)] for p in self._shared]
         module = self.module_
@@ -603,24 +593,6 @@ class MultiTaskNet(NeuralNet):
             return lookahead_affinity(
                 losses, present, self._shared, self._shared_lrs(), lookahead_losses
             )
-
-    def _record_affinity(self, Z):
-        total, count = self._affinity_epoch
-        seen = torch.isfinite(Z)
-        total += torch.where(seen, Z, torch.zeros_like(Z)).double()
-        count += seen.double()
-
-    def _end_affinity_epoch(self):
-        """Record the epoch's mean matrix in the history (NaN where no step was
-        measured) and add the epoch's sums to the network's totals."""
-        total, count = (t.cpu().numpy() for t in self._affinity_epoch)
-        self.affinity_sum_ += total
-        self.affinity_count_ += count.astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        self.history.record(AFFINITY_KEY, mean.tolist())
-        self._affinity_epoch[0].zero_()
-        self._affinity_epoch[1].zero_()
 
     def get_task_losses(self, y_pred, y_true, training=False):
         """The vector of task losses of a batch and each task's labelled-row count.
@@ -676,18 +648,16 @@ class MultiTaskNet(NeuralNet):
         # train/eval mode is set once per epoch in run_single_epoch
         self.optimizer_.zero_grad(set_to_none=True)
         Xb, yb = batch
-        measure = getattr(self, "_affinity_epoch", None) is not None and (
-            self._affinity_step % self.affinity_every == 0)
-        if self._affinity_epoch is not None:
-            self._affinity_step += 1
+        probe = getattr(self, "_affinity_probe", None)
+        measure = probe is not None and probe.due()
         rng_before = rng_state(self._device()) if measure else None
         logits = self.infer(Xb, **fit_params)
         losses, denominators = self.get_task_losses(logits, yb, training=True)
         present = denominators > 0
-        if getattr(self, "_start_loss", 0.0) is None and bool(present.any()):  # once a fit
-            self._start_loss = float(losses.detach()[present].mean())
+        if getattr(self, "initial_loss_", 0.0) is None and bool(present.any()):  # once a fit
+            self.initial_loss_ = float(losses.detach()[present].mean())
         if measure:
-            self._record_affinity(self.task_affinity(Xb, yb, losses, present, rng_before))
+            probe.record(self.task_affinity(Xb, yb, losses, present, rng_before))
         weights = self.weighting.backward(losses, present, self._shared, self._specific)
         listeners = self._listeners("on_grad_computed")
         if listeners:
@@ -796,20 +766,10 @@ class MultiTaskNet(NeuralNet):
         if weight_sum is not None:
             for name, value in zip(self.task_names, (weight_sum / n_batches).tolist()):
                 history.record(weight_key(name), value)
-        if training and getattr(self, "_affinity_epoch", None) is not None:
-            self._end_affinity_epoch()
         if training:
             self.weighting.end_epoch(
                 np.array([v if s else np.nan for v, s in zip(per_task, observed)])
             )
-        if training and not np.isfinite(mean_loss):
-            raise ValueError(
-                f"Training diverged at epoch {len(history)}: the training loss is "
-                f"{mean_loss}. Lower learning_rate_init, or scale X (for example "
-                "with StandardScaler)."
-            )
-        if training:
-            self._check_divergence(mean_loss)
         if correct is not None:
             rates = (correct.double() / labelled.clamp_min(1).double()).tolist()
             seen_rates = [r for r, c in zip(rates, labelled.tolist()) if c]
@@ -828,30 +788,6 @@ class MultiTaskNet(NeuralNet):
             history.new_batch()
             history.record_batch(prefix + "_loss", loss)
             history.record_batch(prefix + "_batch_size", size)
-
-    def _check_divergence(self, mean_loss):
-        """Stop when the training loss has grown far beyond where it started.
-
-        Beyond ``_DIVERGENCE_FACTOR`` times both the loss at the initial
-        weights (the first batch's) and a uniform guess's (``log(n_classes)``),
-        and above ``_DIVERGENCE_FLOOR``, the steps are too large: training that
-        works lowers the loss, even from the huge first losses of unscaled
-        features. Checked from the first epoch on, so that a loss that explodes
-        within it is caught there.
-        """
-        history = self.history
-        uniform = float(np.mean(np.log(np.maximum(self.module_.split_sizes, 2))))
-        first = getattr(self, "_start_loss", None)
-        first = mean_loss if first is None else first
-        start = max(first, uniform)
-        if mean_loss > _DIVERGENCE_FLOOR and mean_loss > _DIVERGENCE_FACTOR * start:
-            raise ValueError(
-                f"Training diverged at epoch {len(history)}: the mean training loss "
-                f"rose to {mean_loss:.4g}, from {first:.4g} at the initial weights "
-                f"({uniform:.3g} for a uniform guess). Lower learning_rate_init (now "
-                f"{self.optimizer_.param_groups[0]['lr']:g}), or scale X (for example "
-                "with StandardScaler)."
-            )
 
     # ------------------------------------------------------------ inference
     def _batched(self, X, function):

@@ -116,7 +116,7 @@ def test_affinity_attributes_and_history():
     per_epoch = np.array(clf.history_[:, "task_affinity"])
     assert per_epoch.shape == (clf.n_iter_, 3, 3)
     # 5 batches per epoch, measured every 2 steps over 4 epochs: steps 0, 2, ..., 18
-    counts = clf.net_.affinity_count_
+    counts = dict(clf.net_.callbacks_)["affinity_probe"].count_
     assert (counts == 10).all()
     # the fitted matrix is the mean over steps: here equal counts per epoch (3, 2, 3, 2)
     weights = np.array([3, 2, 3, 2])[:, None, None]
@@ -129,7 +129,7 @@ def test_affinity_every_auto_scales_with_tasks():
     X, Y = make_multitask_classification(120, n_features=8, n_informative=4, n_tasks=4,
                                          random_state=0)
     clf = MultiTaskClassifier(**TINY, affinity_every="auto").fit(X, Y)
-    assert clf.net_.affinity_every == 3 * 4
+    assert dict(clf.net_.callbacks_)["affinity_probe"].every == 3 * 4
     assert clf.task_affinity_.shape == (4, 4)
 
 

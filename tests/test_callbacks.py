@@ -177,3 +177,26 @@ def test_per_batch_history_rows_with_and_without_listeners(digits):
             assert ra == pytest.approx(rb)
     rows = quiet.history_[0, "batches"]
     assert sum(r.get("train_batch_size", 0) + r.get("valid_batch_size", 0) for r in rows) == 300
+
+
+def test_package_behaviour_is_callbacks_and_a_stop_lets_every_callback_see_the_epoch(digits):
+    X, Y, _, _ = digits
+
+    class Epochs(Callback):
+        def initialize(self):
+            self.seen_ = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.seen_.append(len(net.history))
+
+    epochs = Epochs()
+    clf = MultiTaskClassifier(**{**TINY, "max_iter": 50, "n_iter_no_change": 1,
+                                 "tol": 10.0, "affinity_every": 2}, callbacks=[epochs])
+    clf.fit(X[:300], Y[:300])
+    callbacks = dict(clf.net_.callbacks_)
+    assert list(callbacks)[1:4] == ["divergence_check", "affinity_probe", "stop_on_plateau"]
+    stopper = callbacks["stop_on_plateau"]
+    assert stopper.stopped_ and clf.n_iter_ == 2 < 50  # no improvement by 10: stop
+    assert epochs.seen_ == [1, 2]  # the stopping epoch reached the user's callback
+    np.testing.assert_array_equal(clf.task_affinity_, callbacks["affinity_probe"].affinity_)
