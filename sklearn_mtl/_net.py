@@ -16,28 +16,21 @@ only the hooks below are replaced:
 """
 
 import contextlib
-import mmap
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.utils import TeeGenerator
 
-from ._affinity import lookahead_affinity, rewound_rng, rng_state
+from ._affinity import lookahead_affinity
 from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
+from ._data import BatchIterator, TensorData, _index_device, prepare_data
 from ._linear_path import fit_linear_path, training_sample
 from ._loss import task_losses
+from ._random import rewound_rng, rng_state
 from .modules._ensemble import combine_members, repeat_rows
 
-# Keep X on the GPU when it takes at most this share of the free memory.
-_DEVICE_MEMORY_SHARE = 0.5
-# The training rows are scaled once per fit (a float32 copy of X) up to this size;
-# beyond it, or for sparse or memory-mapped X, each batch is scaled as it is read.
-_SCALED_COPY_MAX_BYTES = 2**30
-_SCALE_CHUNK_ROWS = 65_536
 _PREDICT_BATCH_SIZE = 8192
 
 
@@ -70,189 +63,6 @@ def _overrides(obj, hook, base):
     return getattr(type(obj), hook, None) is not getattr(base, hook)
 
 
-class TensorData(torch.utils.data.Dataset):
-    """Rows of ``X`` with their task codes and sample weights.
-
-    ``X`` is a float tensor (already on its device) or a scipy CSR matrix,
-    which is densified one batch at a time. A subset (the training or the
-    validation rows of an early-stopping split) keeps the full arrays and the
-    positions of its rows, ``rows``, so that splitting copies nothing: each
-    batch gathers its rows from the caller's ``X``, as without a split.
-    """
-
-    def __init__(self, X, codes=None, sample_weight=None, rows=None, scaled=False):
-        self.X = X
-        self.codes = codes
-        self.sample_weight = sample_weight
-        self.rows = rows
-        self.scaled = scaled  # X already went through the module's fixed input scaling
-
-    def __len__(self):
-        return self.X.shape[0] if self.rows is None else len(self.rows)
-
-    def __getitem__(self, i):
-        return self.batch(slice(i, i + 1))
-
-    def subset(self, index):
-        """The rows at ``index`` (a LongTensor), as a view: no data is copied."""
-        index = index.to(_index_device(self))
-        rows = index if self.rows is None else self.rows[index]
-        return TensorData(self.X, self.codes, self.sample_weight, rows, self.scaled)
-
-    def batch(self, index, device=None):
-        """``(X_batch, (codes_batch, weight_batch))`` for an index or a slice."""
-        if self.rows is not None:
-            index = self.rows[index]
-        X = self.X
-        if sp.issparse(X):
-            rows = index.cpu().numpy() if torch.is_tensor(index) else index
-            Xb = torch.from_numpy(X[rows].toarray())
-        else:
-            Xb = X[index]
-        if device is not None and Xb.device != device:
-            if Xb.device.type == "cpu" and device.type == "cuda":
-                Xb = Xb.pin_memory()
-            Xb = Xb.to(device, non_blocking=True)
-        codes = None if self.codes is None else self.codes[index]
-        weight = None if self.sample_weight is None else self.sample_weight[index]
-        if device is not None and codes is not None and codes.device != device:
-            codes = codes.to(device, non_blocking=True)
-            weight = None if weight is None else weight.to(device, non_blocking=True)
-        return Xb, (codes, weight)
-
-
-class BatchIterator:
-    """Re-iterable mini-batches of a :class:`TensorData`.
-
-    skorch asks for the iterator once per ``fit``, so this must be iterable
-    many times (a generator would silently train a single epoch).
-    """
-
-    def __init__(self, data, batch_size, shuffle, generator, device):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.device = device
-
-    def _bounds(self):
-        n, size = len(self.data), self.batch_size
-        starts = list(range(0, n, size))
-        if len(starts) > 1 and n - starts[-1] == 1:
-            # a one-row batch breaks batch norm and gives a noisy step: merge it
-            starts.pop()
-        return list(zip(starts, starts[1:] + [n]))
-
-    def __len__(self):
-        return len(self._bounds())
-
-    def __iter__(self):
-        bounds = self._bounds()
-        if self.shuffle:
-            order = torch.randperm(
-                len(self.data), generator=self.generator, device=self.generator.device
-            )
-            index_device = _index_device(self.data)
-            if order.device != index_device:
-                order = order.to(index_device)
-            for start, stop in bounds:
-                yield self.data.batch(order[start:stop], self.device)
-        else:
-            for start, stop in bounds:
-                yield self.data.batch(slice(start, stop), self.device)
-
-
-def _worth_scaling_once(X, module):
-    """Whether the training rows should be scaled once rather than per batch:
-    the module has a fixed input scaling, and ``X`` is in memory (not a memory
-    map, whose copy would not fit) and small enough to copy."""
-    if not getattr(getattr(module, "trunk", None), "has_scaling", False):
-        return False
-    base = X
-    while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
-            return False
-        base = getattr(base, "base", None)
-    return X.nbytes <= _SCALED_COPY_MAX_BYTES
-
-
-def _scale_once(X, trunk):
-    """``trunk.scale`` applied to every row of the tensor ``X``, in chunks, into a
-    new tensor on ``X``'s device."""
-    out = torch.empty_like(X)
-    with torch.no_grad():
-        for start in range(0, X.shape[0], _SCALE_CHUNK_ROWS):
-            stop = start + _SCALE_CHUNK_ROWS
-            out[start:stop] = trunk.scale(X[start:stop])
-    return out
-
-
-def _index_device(data):
-    if sp.issparse(data.X):
-        return torch.device("cpu")
-    return data.X.device
-
-
-class ValidationSplit:
-    """Hold out a random ``fraction`` of the rows for validation.
-
-    Not stratified: skorch's default split stratifies on ``y``, which fails on
-    a 2-D target. With ``groups`` (one integer code per row of the full data),
-    whole groups are held out, so that no group has rows on both sides.
-    """
-
-    def __init__(self, fraction, seed, groups=None):
-        self.fraction = fraction
-        self.seed = seed
-        self.groups = groups
-
-    def __call__(self, dataset, y=None, **fit_params):
-        # rows without any label teach nothing and cannot validate: train on them
-        codes = dataset.codes if dataset.rows is None else dataset.codes[dataset.rows]
-        labelled = (codes >= 0).any(dim=1).cpu()
-        candidates = torch.nonzero(labelled).flatten()
-        unlabelled = torch.nonzero(~labelled).flatten()
-        n = len(candidates)
-        if n < 2:
-            raise ValueError(
-                "early_stopping needs at least 2 labelled samples to hold out a "
-                f"validation set; got {n}. Set early_stopping=False."
-            )
-        n_valid = min(max(int(round(self.fraction * n)), 1), n - 1)
-        generator = torch.Generator().manual_seed(self.seed)
-        if self.groups is not None:
-            return self._split_groups(dataset, labelled, n_valid, generator)
-        order = candidates[torch.randperm(n, generator=generator)]
-        train = torch.cat([order[n_valid:], unlabelled])
-        return dataset.subset(train), dataset.subset(order[:n_valid])
-
-    def _split_groups(self, dataset, labelled, n_valid, generator):
-        """Whole groups, in random order, until ``n_valid`` labelled rows are held out."""
-        groups = torch.as_tensor(self.groups)
-        if dataset.rows is not None:
-            groups = groups[dataset.rows.cpu()]
-        unique, inverse = torch.unique(groups, return_inverse=True)
-        if len(unique) < 2:
-            raise ValueError(
-                "early_stopping with groups needs at least 2 groups to hold out a "
-                f"validation set; got {len(unique)}. Pass more groups or set "
-                "early_stopping=False."
-            )
-        labelled_per_group = torch.bincount(inverse, weights=labelled.double(),
-                                            minlength=len(unique))
-        order = torch.randperm(len(unique), generator=generator)
-        cumulative = torch.cumsum(labelled_per_group[order], 0)
-        # at least one group, never all of them
-        n_groups = int(torch.searchsorted(cumulative, float(n_valid)).item()) + 1
-        n_groups = min(max(n_groups, 1), len(unique) - 1)
-        held_out = torch.zeros(len(unique), dtype=torch.bool)
-        held_out[order[:n_groups]] = True
-        valid_row = held_out[inverse] & labelled
-        train = torch.nonzero(~valid_row).flatten()
-        valid = torch.nonzero(valid_row).flatten()
-        return dataset.subset(train), dataset.subset(valid)
-
-
 class MultiTaskNet(NeuralNet):
     """skorch engine of :class:`~sklearn_mtl.MultiTaskClassifier`.
 
@@ -265,6 +75,8 @@ class MultiTaskNet(NeuralNet):
     task_names : list of str
     weighting : BaseWeighting
     task_weights : ndarray of shape (n_tasks,)
+        Given to the weighting strategy's ``setup``, which owns them from then
+        on (``weighting.set_task_weights`` changes them).
     class_weights : list of (ndarray or None)
     shuffle : bool
     seed : int
@@ -369,36 +181,9 @@ class MultiTaskNet(NeuralNet):
         return torch.device(self.device)
 
     def prepare_data(self, X, codes=None, sample_weight=None, scale=False):
-        """Move the data to where batches will be sliced from, once.
-
-        With ``scale``, a dense in-memory ``X`` of at most
-        ``_SCALED_COPY_MAX_BYTES`` goes through the module's fixed input
-        scaling here, once, into a copy (the caller's ``X`` is untouched), so
-        that no batch pays for it again; the result says so (``scaled``).
-        """
-        device = self._device()
-        scaled = False
-        if not sp.issparse(X):
-            scale = scale and _worth_scaling_once(X, self.module_)
-            with warnings.catch_warnings():
-                # read-only input (a memmap): we never write to it, so share it
-                warnings.filterwarnings("ignore", message="The given NumPy array")
-                X = torch.from_numpy(X)
-            if device.type == "cuda":
-                free, _ = torch.cuda.mem_get_info(device)
-                if X.element_size() * X.nelement() <= _DEVICE_MEMORY_SHARE * free:
-                    X = X.to(device)
-                else:
-                    X = X.pin_memory()
-            if scale:
-                X, scaled = _scale_once(X, self.module_.trunk), True
-        index_device = device if (not sp.issparse(X) and X.device == device) else None
-        target_device = index_device or torch.device("cpu")
-        if codes is not None:
-            codes = torch.from_numpy(codes).to(target_device)
-        if sample_weight is not None:
-            sample_weight = torch.from_numpy(sample_weight).to(target_device)
-        return TensorData(X, codes, sample_weight, scaled=scaled)
+        """The data as a :class:`~sklearn_mtl._data.TensorData` on the training
+        device (see :func:`~sklearn_mtl._data.prepare_data`)."""
+        return prepare_data(X, codes, sample_weight, self._device(), self.module_, scale)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
@@ -530,9 +315,6 @@ class MultiTaskNet(NeuralNet):
         self._hook_listeners = self._find_listeners()
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
-        self.weighting.task_weights_ = torch.as_tensor(
-            self.task_weights, dtype=torch.float32, device=device
-        )
         self._shared, self._specific = self._split_parameters()
         names = {id(p): name for name, p in self.module_.named_parameters()}
         self._shared_names = [names[id(p)] for p in self._shared]

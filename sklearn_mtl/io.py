@@ -39,9 +39,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._callbacks import AffinityProbe
-from ._classifier import MultiTaskClassifier, _resolve_device
+from ._classifier import MultiTaskClassifier
 from ._grouped import GroupedMultiTaskClassifier
 from ._targets import TaskEncoding
+from ._validation import _resolve_device
 from .architectures import ARCHITECTURES
 from .grouping import TaskGrouping
 from .trunks import TRUNKS, BaseTrunk

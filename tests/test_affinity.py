@@ -9,7 +9,8 @@ import torch
 from conftest import TINY
 
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl._affinity import lookahead_affinity, rng_state, set_rng_state
+from sklearn_mtl._affinity import lookahead_affinity
+from sklearn_mtl._random import rng_state, set_rng_state
 from sklearn_mtl.datasets import make_multitask_classification
 from sklearn_mtl.grouping import suggest_task_groups
 

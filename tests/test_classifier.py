@@ -294,7 +294,7 @@ def test_early_stopping_restores_best_validation_epoch(digits):
     # the restored weights are the best epoch's: the validation loss of the
     # fitted model, recomputed on the held-out rows, is the best epoch's, not
     # the last one's
-    from sklearn_mtl._net import ValidationSplit
+    from sklearn_mtl._data import ValidationSplit
 
     seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
     data = clf.net_.prepare_data(np.asarray(X, dtype=np.float32), Y.astype(np.int64))

@@ -104,7 +104,7 @@ def test_unscaled_warning_only_on_a_fresh_fit():
 def test_early_stopping_split_copies_no_features():
     # early stopping is on by default: holding out validation rows must not
     # copy X, the batches gather their rows from the caller's array
-    from sklearn_mtl._net import ValidationSplit
+    from sklearn_mtl._data import ValidationSplit
 
     X, Y = _data(200)
     X = np.ascontiguousarray(X, dtype=np.float32)

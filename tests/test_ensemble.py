@@ -12,12 +12,8 @@ from sklearn.datasets import load_wine
 
 from sklearn_mtl import MultiTaskClassifier
 from sklearn_mtl._loss import task_losses
-from sklearn_mtl.modules._ensemble import (
-    PackedLinear,
-    RobustScaling,
-    combine_members,
-    robust_statistics,
-)
+from sklearn_mtl.modules._ensemble import PackedLinear, combine_members
+from sklearn_mtl.modules._scaling import RobustScaling, robust_statistics
 
 
 def test_packed_linear_is_k_independent_linear_layers():
@@ -150,7 +146,7 @@ def test_new_parameters_cannot_change_under_warm_start(digits):
 
 
 def test_groups_keep_each_group_on_one_side_of_the_validation_split():
-    from sklearn_mtl._net import TensorData, ValidationSplit
+    from sklearn_mtl._data import TensorData, ValidationSplit
 
     rng = np.random.RandomState(0)
     groups = np.repeat(np.arange(40), 5)  # 40 units, 5 rows each

@@ -208,8 +208,8 @@ def problem():
 def test_grouped_predictions_follow_the_original_order(problem):
     X, Y = problem
     clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                     groups=[["z", "w"], [1], ["y"]]).fit(X, Y)
-    assert clf.groups_ == [["z", "w"], ["x"], ["y"]]
+                                     task_groups=[["z", "w"], [1], ["y"]]).fit(X, Y)
+    assert clf.task_groups_ == [["z", "w"], ["x"], ["y"]]
     assert list(clf.task_names_) == ["w", "x", "y", "z"] and clf.n_tasks_ == 4
     # each group's own model, fitted alone, predicts the same columns
     alone = MultiTaskClassifier(**SMALL).fit(X, Y[["z", "w"]])
@@ -234,14 +234,14 @@ def test_grouped_missing_labels_and_pickle(problem):
     Y.loc[::3, "w"] = np.nan
     Y.loc[1::4, "x"] = None
     clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                     groups=[[0, 1], [2, 3]]).fit(X, Y)
+                                     task_groups=[[0, 1], [2, 3]]).fit(X, Y)
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
     assert 0.0 <= clf.score(X, Y) <= 1.0
 
 
 @pytest.mark.parametrize("groups, message", [
-    ([[0, 1], [1, 2, 3]], "Task 'x' is in groups\\[0\\] and groups\\[1\\]"),
+    ([[0, 1], [1, 2, 3]], "Task 'x' is in task_groups\\[0\\] and task_groups\\[1\\]"),
     ([[0, 1], [2]], r"Task\(s\) \['z'\] are in no group"),
     ([["w", "x"], ["y", "q"]], "unknown task 'q'"),
     ([[0, 1], [2, 7]], "task index 7"),
@@ -250,7 +250,7 @@ def test_grouped_missing_labels_and_pickle(problem):
 ])
 def test_grouped_validates_groups(problem, groups, message):
     X, Y = problem
-    clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), groups=groups)
+    clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), task_groups=groups)
     with pytest.raises(ValueError, match=message):
         clf.fit(X, Y)
 
@@ -265,12 +265,12 @@ def test_grouped_auto_measures_and_groups():
     X, Y = _duplicated_tasks()
     base = MultiTaskClassifier(hidden_layer_sizes=(32,), max_iter=8, random_state=0)
     clf = GroupedMultiTaskClassifier(base, affinity_every=1).fit(X, Y)
-    assert clf.groups_ == [["task_0", "task_2"], ["task_1", "task_3"]]
+    assert clf.task_groups_ == [["task_0", "task_2"], ["task_1", "task_3"]]
     assert isinstance(clf.grouping_, TaskGrouping)
     assert clf.task_affinity_.shape == (4, 4)
     assert base.affinity_every is None  # the user's estimator is left alone
     capped = clone(clf).set_params(max_groups=1).fit(X, Y)
-    assert capped.groups_ == [["task_0", "task_1", "task_2", "task_3"]]
+    assert capped.task_groups_ == [["task_0", "task_1", "task_2", "task_3"]]
     # one group of all tasks: the measuring fit is the model, equal to a plain fit
     plain = clone(base).fit(X, Y)
     np.testing.assert_array_equal(capped.predict_proba(X)[0], plain.predict_proba(X)[0])
@@ -285,7 +285,7 @@ def test_grouped_auto_needs_an_estimator_that_measures():
     with pytest.raises(TypeError, match="pass the groups explicitly"):
         clf.fit(X, Y)
     # explicit groups work with any multi-output classifier
-    clf.set_params(groups=[[0, 2], [1, 3]]).fit(X, Y)
+    clf.set_params(task_groups=[[0, 2], [1, 3]]).fit(X, Y)
     assert clf.predict(X).shape == (400, 4)
 
 
@@ -295,14 +295,14 @@ def test_grouped_one_dimensional_y():
     assert clf.predict(X).shape == (400,)
     assert clf.predict_proba(X).shape == (400, 2)
     np.testing.assert_array_equal(clf.classes_, [0, 1])
-    assert clf.groups_ == [["task_0"]]
+    assert clf.task_groups_ == [["y"]] and list(clf.task_names_) == ["y"]  # as MultiTaskClassifier
 
 
 def test_grid_search_compares_groupings_on_the_same_folds():
     X, Y = _duplicated_tasks()
     search = GridSearchCV(
         GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), affinity_every=1),
-        {"groups": [[[0, 1, 2, 3]], [[0], [1], [2], [3]], "auto"]},
+        {"task_groups": [[[0, 1, 2, 3]], [[0], [1], [2], [3]], "auto"]},
         cv=KFold(2, shuffle=True, random_state=0),
     ).fit(X, Y)
     assert len(search.cv_results_["params"]) == 3
@@ -312,7 +312,7 @@ def test_grid_search_compares_groupings_on_the_same_folds():
 def test_compare_single_task_accepts_grouped_on_either_side():
     X, Y = _duplicated_tasks()
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[0, 2], [1, 3]])
+                                         task_groups=[[0, 2], [1, 3]])
     result = compare_single_task(grouped, X[:200], Y[:200], cv=2)
     assert result.multitask_scores.shape == (2, 4)
     assert result.multitask_n_parameters == sum(
@@ -322,3 +322,11 @@ def test_compare_single_task_accepts_grouped_on_either_side():
                                   baseline=GroupedMultiTaskClassifier(
                                       MultiTaskClassifier(**SMALL)))
     assert np.isfinite(against.single_task_scores).all()
+
+
+def test_the_old_name_of_task_groups_says_so():
+    with pytest.raises(TypeError, match="renamed `task_groups`"):
+        GroupedMultiTaskClassifier(groups=[[0], [1]])
+    with pytest.raises(TypeError, match="renamed `task_groups`"):
+        GroupedMultiTaskClassifier().set_params(groups=[[0], [1]])
+    assert "task_groups" in GroupedMultiTaskClassifier().get_params()

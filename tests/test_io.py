@@ -131,10 +131,10 @@ def test_round_trip_one_dimensional_y_and_fitted_attributes(digits):
 def test_round_trip_grouped_and_pipeline(digits):
     X, Y, X_test, _ = digits
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[0, 2], [1], [3]]).fit(X[:300], Y[:300])
+                                         task_groups=[[0, 2], [1], [3]]).fit(X[:300], Y[:300])
     loaded = load(_saved(grouped))
     _assert_same_predictions(grouped, loaded, X_test[:50])
-    assert loaded.groups_ == grouped.groups_
+    assert loaded.task_groups_ == grouped.task_groups_
 
     pytest.importorskip("skops")
     pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**SMALL)).fit(

@@ -116,7 +116,7 @@ def test_parity_grouped_estimator(digits):
     Y = Y.astype(object)
     Y[:, 1] = np.where(Y[:, 1] == 1, "odd", "even")
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[3, 1], [0], [2]]).fit(X[:400], Y[:400])
+                                         task_groups=[[3, 1], [0], [2]]).fit(X[:400], Y[:400])
     outputs = _assert_parity(grouped, X_test[:200])
     assert outputs["label_1"].dtype == object and outputs["label_0"].dtype == np.int64
 

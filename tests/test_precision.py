@@ -175,7 +175,7 @@ def test_cuda_optimizer_is_fused_where_torch_has_it(small):
     clf = MultiTaskClassifier(**TINY, device="cuda").fit(X, Y)
     # the version check itself is tested below on versions that compare
     # differently as strings and as numbers
-    from sklearn_mtl._classifier import _torch_at_least
+    from sklearn_mtl._build import _torch_at_least
 
     assert bool(clf.net_.optimizer_.defaults.get("fused")) == _torch_at_least(2, 4)
 
@@ -186,7 +186,7 @@ def test_cuda_optimizer_is_fused_where_torch_has_it(small):
 )
 def test_torch_version_check_compares_numbers(monkeypatch, version, expected):
     # "2.13" < "2.4" as strings: the fused-kernel check must compare numbers
-    from sklearn_mtl._classifier import _torch_at_least
+    from sklearn_mtl._build import _torch_at_least
 
     monkeypatch.setattr(torch, "__version__", version)
     assert _torch_at_least(2, 4) is expected
