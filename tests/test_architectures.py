@@ -197,7 +197,7 @@ def test_invalid_architecture_or_trunk_parameter_names_it(params, owner, paramet
     X, Y = _tiny_problem()
     with pytest.raises(InvalidParameterError,
                        match=rf"The '{parameter}' parameter of {owner} must be"):
-        MultiTaskClassifier(**TINY, **params).fit(X, Y)
+        MultiTaskClassifier(**{**TINY, **params}).fit(X, Y)
 
 
 def test_ple_needs_an_expert_per_gate():

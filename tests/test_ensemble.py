@@ -72,7 +72,7 @@ def test_label_smoothing_by_hand():
 
 def test_ensemble_predicts_the_mean_of_its_members_probabilities(digits):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(ensemble_size=3, **FAST).fit(X, Y)
+    clf = MultiTaskClassifier(**{**FAST, "ensemble_size": 3}).fit(X, Y)
     module = clf.net_.module_
     module.eval()
     with torch.no_grad():
@@ -90,8 +90,8 @@ def test_ensemble_predicts_the_mean_of_its_members_probabilities(digits):
 
 def test_ensemble_is_reproducible_and_pickles(digits):
     X, Y, X_test, _ = digits
-    a = MultiTaskClassifier(ensemble_size=2, **FAST).fit(X[:300], Y[:300])
-    b = MultiTaskClassifier(ensemble_size=2, **FAST).fit(X[:300], Y[:300])
+    a = MultiTaskClassifier(**{**FAST, "ensemble_size": 2}).fit(X[:300], Y[:300])
+    b = MultiTaskClassifier(**{**FAST, "ensemble_size": 2}).fit(X[:300], Y[:300])
     np.testing.assert_array_equal(a.predict_proba(X_test)[0], b.predict_proba(X_test)[0])
     loaded = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(loaded.predict(X_test), a.predict(X_test))
@@ -99,12 +99,14 @@ def test_ensemble_is_reproducible_and_pickles(digits):
 
 def test_auto_ensemble_has_four_members_with_hidden_layers_else_one(digits):
     X, Y, _, _ = digits
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=2)).fit(X[:100], Y[:100])
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, ensemble_size="auto"))
+    clf.fit(X[:100], Y[:100])
     assert clf.ensemble_size_ == 4
     assert clf.net_.module_.ensemble_size == 4
     from sklearn_mtl.architectures import MMoE
 
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, hidden_layer_sizes=()),
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, hidden_layer_sizes=(),
+                                     ensemble_size="auto"),
                               architecture=MMoE(n_experts=2)).fit(X[:100], Y[:100])
     assert clf.ensemble_size_ == 1
 

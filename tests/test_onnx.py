@@ -50,8 +50,8 @@ def _assert_parity(estimator, X, dtype=np.float32, **kwargs):
 @pytest.mark.parametrize("architecture", ["hard", "mmoe", "ple", "cgc"])
 def test_parity_every_architecture_with_the_packed_ensemble(digits, architecture):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(**SMALL, architecture=architecture, batch_norm=True,
-                              ensemble_size=3).fit(X[:400], Y[:400])
+    clf = MultiTaskClassifier(**{**SMALL, "ensemble_size": 3}, architecture=architecture,
+                              batch_norm=True).fit(X[:400], Y[:400])
     outputs = _assert_parity(clf, X_test[:300])
     assert outputs["label_0"].dtype == np.int64
 
@@ -61,7 +61,7 @@ def test_parity_conv_trunk_string_labels_single_network(digits):
     Y = Y.astype(object)
     Y[:, 1] = np.where(Y[:, 1] == 1, "odd", "even")
     Y[:, 3] = np.array(["none", "one", "two"])[Y[:, 3].astype(int)]
-    clf = MultiTaskClassifier(**SMALL, trunk="conv", ensemble_size=1,
+    clf = MultiTaskClassifier(**{**SMALL, "ensemble_size": 1}, trunk="conv",
                               head_hidden_layer_sizes=(8,)).fit(X[:400], Y[:400])
     outputs = _assert_parity(clf, X_test[:200])
     assert set(outputs["label_1"]) <= {"odd", "even"}
@@ -124,7 +124,7 @@ def test_parity_grouped_estimator(digits):
 def test_parity_pipeline_with_standard_scaler(digits):
     pytest.importorskip("skl2onnx")
     X, Y, X_test, _ = digits
-    pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**SMALL, input_scaling=None))
+    pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**{**SMALL, "input_scaling": None}))
     pipe.fit(X[:400] * 16, Y[:400])
     _assert_parity(pipe, X_test[:200] * 16)
     _assert_parity(pipe, X_test[:200] * 16, dtype=np.float64, input_dtype="float64")
