@@ -67,6 +67,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import sklearn_mtl
 from sklearn_mtl import MultiTaskClassifier
 from sklearn_mtl.datasets import load_digits_multitask, make_multitask_classification
+from sklearn_mtl.embeddings import PiecewiseLinearEmbedding
 from sklearn_mtl.model_selection import count_parameters
 
 try:
@@ -541,6 +542,8 @@ def candidates():
         "d03+plr+lin": {**D03, "numerical_embedding": "periodic", "linear_path": True},
         "d03+ple+lin": {**D03, "numerical_embedding": "piecewise_linear",
                         "linear_path": True},
+        "d03+ple8": {**D03, "numerical_embedding": PiecewiseLinearEmbedding(n_bins=8)},
+        "d03+ple32": {**D03, "numerical_embedding": PiecewiseLinearEmbedding(n_bins=32)},
     }
     return {label: MultiTaskClassifier(**{**base, **change}) for label, change in table.items()}
 

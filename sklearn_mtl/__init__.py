@@ -3,6 +3,6 @@
 from ._classifier import MultiTaskClassifier
 from ._grouped import GroupedMultiTaskClassifier
 
-__version__ = "0.4.0.dev0"
+__version__ = "0.4.0.dev1"
 
 __all__ = ["GroupedMultiTaskClassifier", "MultiTaskClassifier", "__version__"]

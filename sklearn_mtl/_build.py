@@ -11,6 +11,7 @@ fit, in one place (:func:`run_settings`, :func:`fit_callbacks`).
 
 import inspect
 import numbers
+import os
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,6 +74,32 @@ _AUTO_AFFINITY_STEPS_PER_TASK = 3
 # affinity_every="auto" measures every this many steps per task: a measured step
 # costs about n_tasks training steps (benchmarks/affinity_overhead.py).
 _AUTO_AFFINITY_STEPS_PER_TASK = 3
+
+
+def _physical_memory():
+    """Bytes of memory of this machine (1 TiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2**40
+
+
+def _check_ensemble_memory(ensemble_size, n_inputs, hidden):
+    """A clear error, before anything is allocated, for an ensemble whose members'
+    shared layers could not be trained in this machine's memory."""
+    widths = [n_inputs, *hidden]
+    n_params = ensemble_size * sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    # float32 weights, their gradients and AdamW's two moments
+    needed, memory = 16 * n_params, _physical_memory()
+    if needed > memory:
+        raise ValueError(
+            f"ensemble_size={ensemble_size} member(s) of the shared layers "
+            f"hidden_layer_sizes={tuple(hidden)} on {n_inputs} inputs have "
+            f"{n_params:.3g} parameters and need about {needed / 2**30:.3g} GiB to train "
+            f"(weights, gradients and AdamW's two moments), more than this machine's "
+            f"{memory / 2**30:.3g} GiB of memory; lower ensemble_size ('auto' uses "
+            f"{_AUTO_ENSEMBLE_SIZE}) or hidden_layer_sizes."
+        )
 
 
 # ------------------------------------------------------------ sub-objects
@@ -150,6 +177,9 @@ def build_module(est, X, n_classes):
             "layer (the members differ by that layer's adapters); set "
             "hidden_layer_sizes or ensemble_size=1."
         )
+    _check_ensemble_memory(
+        ensemble_size, n_features if extractor is None else extractor.out_features, hidden
+    )
     scaling = None
     if est.input_scaling == "robust":
         scaling = RobustScaling(*robust_statistics(X))

@@ -64,6 +64,12 @@ def named_callbacks(callbacks):
     return pairs
 
 
+class NoSharedParametersError(ValueError):
+    """Task affinity asked of a network whose tasks share no trainable
+    parameter (so that a caller, such as ``GroupedMultiTaskClassifier``, can
+    say what to change in its own terms)."""
+
+
 class StopTraining(Exception):
     """Raised by a callback to end training early.
 
@@ -261,7 +267,7 @@ class AffinityProbe(Callback):
         if self.every is None:
             return
         if not any(p.requires_grad for p in net.module_.shared_parameters()):
-            raise ValueError(
+            raise NoSharedParametersError(
                 f"affinity_every={self.every!r} measures how a step on the "
                 "shared parameters for one task changes the other tasks' losses, but "
                 "this network has no trainable shared parameters (no shared hidden "

@@ -11,8 +11,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ._build import build_module, continue_net, make_net
+from ._build import build_module, continue_net, make_net, resolve_ensemble_size
 from ._callbacks import named_callbacks
+from ._constraints import Count
 from ._net import weight_key
 from ._random import fixed_torch_seed
 from ._targets import (
@@ -347,8 +348,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "trunk": [None, StrOptions(set(TRUNKS)), BaseTrunk],
         "input_shape": [None, tuple, list],
         "head_hidden_layer_sizes": ["array-like"],
-        "ensemble_size": [Interval(numbers.Integral, 1, None, closed="left"),
-                          StrOptions({"auto"})],
+        "ensemble_size": [Count(1), StrOptions({"auto"})],
         "input_scaling": [None, StrOptions({"robust"})],
         "numerical_embedding": [None, StrOptions(set(EMBEDDINGS)), BaseEmbedding],
         "linear_path": ["boolean"],
@@ -538,10 +538,13 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     def _architecture(self):
         """A snapshot of the parameters that shape the network (nested ones too)."""
         params = self.get_params(deep=True)
-        return {
+        snapshot = {
             k: v for k, v in params.items()
             if k.split("__")[0] in self._ARCHITECTURE_PARAMS and not hasattr(v, "get_params")
         }
+        # the network's size, not how it was asked for: "auto" -> 4 changes nothing
+        snapshot["ensemble_size"] = resolve_ensemble_size(self)
+        return snapshot
 
     def _can_warm_start(self, X, encoding):
         if not (self.warm_start and hasattr(self, "net_")):
@@ -560,7 +563,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "classes as the previous fit; set warm_start=False to train a new "
                 "network."
             )
-        now, before = self._architecture(), self._fitted_architecture
+        now = self._architecture()
+        # the fitted network's own size (also for a model pickled before "auto"
+        # was resolved in the snapshot)
+        before = dict(self._fitted_architecture, ensemble_size=self.ensemble_size_)
         changed = sorted(
             {
                 k.split("__")[0]

@@ -36,3 +36,22 @@ class Sizes(Options):
 def as_sizes(value):
     """The list of ``int`` widths of a value that satisfies :class:`Sizes`."""
     return [int(value)] if isinstance(value, numbers.Integral) else [int(s) for s in value]
+
+
+class Count(Options):
+    """An integer of at least ``low`` that is not a bool (scikit-learn's
+    ``Interval(numbers.Integral, ...)`` takes ``True`` for 1).
+
+    For ``_parameter_constraints``, e.g. ``"ensemble_size": [Count(1)]``.
+    """
+
+    def __init__(self, low=1):
+        super().__init__(type=object, options=set())
+        self.low = low
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, numbers.Integral) and not isinstance(val, bool) \
+            and val >= self.low
+
+    def __str__(self):
+        return f"an int (not a bool) of at least {self.low}"

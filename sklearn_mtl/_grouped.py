@@ -8,6 +8,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._callbacks import NoSharedParametersError
 from ._classifier import MultiTaskClassifier
 from ._targets import _split_columns, default_task_names
 from .metrics import subset_accuracy
@@ -306,7 +307,18 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 "explicitly, or a MultiTaskClassifier (or a Pipeline ending in one)."
             )
         final.set_params(affinity_every=self.affinity_every)
-        model.fit(X, y, **fit_params)
+        try:
+            model.fit(X, y, **fit_params)
+        except NoSharedParametersError:
+            raise ValueError(
+                "task_groups='auto' chooses the groups from the task affinity measured "
+                f"through the estimator's shared layers, but this {type(final).__name__} "
+                "shares no trainable parameter between tasks (no shared hidden layer, "
+                "trunk or shared expert), so there is no affinity to group its tasks "
+                "by. Pass task_groups explicitly (e.g. one group of all tasks, "
+                f"task_groups=[{names!r}]), or give the estimator shared layers (e.g. "
+                "hidden_layer_sizes=(64,) instead of ())."
+            ) from None
         grouping = suggest_task_groups(
             final.task_affinity_, max_groups=self.max_groups, task_names=names
         )

@@ -12,6 +12,8 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 
+from ._targets import _missing_mask
+
 
 def _resolve_device(device):
     if device == "auto":
@@ -163,8 +165,12 @@ def _check_groups(groups, n_samples):
             f"groups must have one entry per row of X ({n_samples}); got shape "
             f"{groups.shape}."
         )
-    if groups.dtype.kind == "f" and np.isnan(groups).any():
-        raise ValueError("groups contains NaN: give every row a group.")
+    missing = np.flatnonzero(_missing_mask(groups))  # NaN, None, pandas' NA
+    if missing.size:
+        raise ValueError(
+            f"groups contains {missing.size} missing value(s) (NaN, None or NA), the "
+            f"first at row {missing[0]}: give every row a group."
+        )
     _, codes = np.unique(groups.astype(str) if groups.dtype.kind == "O" else groups,
                          return_inverse=True)
     return codes.astype(np.int64)

@@ -107,7 +107,7 @@ class PeriodicEmbedding(BaseEmbedding):
 
 class PiecewiseLinearEmbedding(BaseEmbedding):
     """Piecewise-linear encoding over quantile bins, then a linear layer per
-    feature and a ReLU ("PLE", Q-LR).
+    feature (beside a linear term of the value) and a ReLU ("PLE").
 
     Each feature's bin edges are the quantiles ``0, 1/n_bins, ..., 1`` of
     its training values, estimated once at the start of ``fit`` (after
@@ -115,7 +115,10 @@ class PiecewiseLinearEmbedding(BaseEmbedding):
     bin). A value is encoded by one number per bin: 1 for the bins below it,
     its relative position within its own bin, 0 above (the first and last bins
     extend linearly beyond the training range), and then mapped by the
-    feature's own linear layer. A threshold at a bin edge costs one weight.
+    feature's own linear layer, added to a linear function of the value
+    itself; the bins' weights start at 0, so training begins from a plain
+    per-feature embedding and uses the bins where they help. A threshold at a
+    bin edge costs one weight.
 
     Parameters
     ----------
@@ -128,6 +131,9 @@ class PiecewiseLinearEmbedding(BaseEmbedding):
     ----------
     Gorishniy, Y., Rubachev, I., & Babenko, A. (2022). On embeddings for
     numerical features in tabular deep learning. NeurIPS.
+
+    Gorishniy, Y., Kotelnikov, A., & Babenko, A. (2025). TabM: Advancing
+    tabular deep learning with parameter-efficient ensembling. ICLR.
     """
 
     _parameter_constraints = {

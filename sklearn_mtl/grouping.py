@@ -11,6 +11,7 @@ Efficiently identifying task groupings for multi-task learning. NeurIPS.
 """
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,8 +74,20 @@ class TaskGrouping:
         return "\n".join(lines)
 
 
+def _as_matrix(affinity):
+    """``affinity`` as a new float64 array; a clear error for non-numbers."""
+    try:
+        return np.array(affinity, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            "affinity must be a numeric (n_tasks, n_tasks) matrix, such as "
+            f"MultiTaskClassifier(affinity_every=...).task_affinity_; it holds "
+            f"values that are not numbers ({error})."
+        ) from None
+
+
 def _check_affinity(affinity):
-    affinity = np.array(affinity, dtype=np.float64)  # a copy: NaN is replaced below
+    affinity = _as_matrix(affinity)  # a copy: NaN is replaced below
     if affinity.ndim != 2 or affinity.shape[0] != affinity.shape[1] or affinity.shape[0] < 1:
         raise ValueError(
             f"affinity must be a square (n_tasks, n_tasks) matrix; got shape {affinity.shape}."
@@ -215,10 +228,16 @@ def suggest_task_groups(affinity, *, max_groups=None, task_names=None):
     group (0 for a task alone), and the partition's score is the sum over
     tasks. The partition with the highest score among those of at most
     ``max_groups`` groups is returned; among partitions that score the same,
-    the one with the fewest groups. A task joins others only when they help it
-    on average more than they hurt it, so that tasks with negative affinity
-    are split apart, and a task that neither helps nor is helped is left
-    alone (single-task groups are allowed).
+    the one with the fewest groups. A task joins others when they help it on
+    average more than they hurt it, so that tasks with negative affinity are
+    split apart (single-task groups are allowed). A task that neither helps
+    nor is helped (affinity 0, or NaN, both ways) is left alone when joining
+    would dilute the help the members of a group give each other; where
+    there is nothing to gain either way (every pair 0 or never measured),
+    the tie goes to fewer groups: the tasks stay in one group, the one
+    network they would share without advice. A matrix with no measured pair
+    at all (NaN everywhere off the diagonal) gives one group and a warning:
+    there is no evidence to split on.
 
     Up to ``EXACT_MAX_TASKS`` (12) tasks the search is exact (dynamic
     programming over the subsets of tasks, ``3**n_tasks`` steps, under a
@@ -271,9 +290,17 @@ def suggest_task_groups(affinity, *, max_groups=None, task_names=None):
     >>> float(grouping.score)
     0.5
     """
-    raw = np.asarray(affinity, dtype=np.float64)
-    affinity = _check_affinity(affinity)
+    affinity, raw = _check_affinity(affinity), _as_matrix(affinity)
     n = affinity.shape[0]
+    if n > 1 and np.isnan(raw[~np.eye(n, dtype=bool)]).all():
+        warnings.warn(
+            "affinity holds no measured pair (NaN everywhere off the diagonal): "
+            "there is no evidence to split the tasks on, so they stay in one group. "
+            "Measure affinity on a longer fit (more max_iter, or affinity_every=1), "
+            "with rows that label several tasks.",
+            UserWarning,
+            stacklevel=2,
+        )
     if max_groups is None:
         max_groups = n
     if isinstance(max_groups, bool) or not isinstance(max_groups, numbers.Integral) \
@@ -342,7 +369,7 @@ def plot_task_affinity(affinity, groups=None, task_names=None, ax=None):
     elif hasattr(affinity, "task_affinity_"):
         task_names = list(affinity.task_names_) if task_names is None else task_names
         affinity = affinity.task_affinity_
-    matrix = np.array(affinity, dtype=np.float64)
+    matrix = _as_matrix(affinity)
     n = matrix.shape[0]
     names = [str(t) for t in (range(n) if task_names is None else task_names)]
     order = list(range(n))

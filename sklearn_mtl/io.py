@@ -41,9 +41,11 @@ from . import __version__
 from ._callbacks import AffinityProbe
 from ._classifier import MultiTaskClassifier
 from ._grouped import GroupedMultiTaskClassifier
+from ._optional import require
 from ._targets import TaskEncoding
 from ._validation import _resolve_device
 from .architectures import ARCHITECTURES
+from .embeddings import EMBEDDINGS
 from .grouping import TaskGrouping
 from .trunks import TRUNKS, BaseTrunk
 from .weighting import WEIGHTINGS
@@ -61,17 +63,7 @@ _MAX_HEADER_BYTES = 100_000_000
 
 
 def _require(module):
-    """Import ``module`` of the ``deploy`` extra, or say how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        top = module.split(".")[0]
-        raise ImportError(
-            f"Safe model files need {top}: pip install {top} (or the deploy extra, "
-            "pip install 'sklearn_mtl[deploy]')."
-        ) from None
+    return require(module, "Safe model files")
 
 
 class ModelFileError(ValueError):
@@ -86,7 +78,8 @@ def _known_classes():
 
     The estimators, and the parameter objects of the registries (the
     classes of :data:`~sklearn_mtl.architectures.ARCHITECTURES`,
-    :data:`~sklearn_mtl.trunks.TRUNKS` and
+    :data:`~sklearn_mtl.trunks.TRUNKS`,
+    :data:`~sklearn_mtl.embeddings.EMBEDDINGS` and
     :data:`~sklearn_mtl.weighting.WEIGHTINGS`): a new registered class is
     known without touching this module.
     """
@@ -95,7 +88,8 @@ def _known_classes():
         "sklearn_mtl.GroupedMultiTaskClassifier": GroupedMultiTaskClassifier,
     }
     for family, registry in (
-        ("architectures", ARCHITECTURES), ("trunks", TRUNKS), ("weighting", WEIGHTINGS)
+        ("architectures", ARCHITECTURES), ("trunks", TRUNKS), ("embeddings", EMBEDDINGS),
+        ("weighting", WEIGHTINGS),
     ):
         for factory in registry.values():
             if isinstance(factory, type):

@@ -34,6 +34,7 @@ from torch import nn
 
 from ._classifier import MultiTaskClassifier
 from ._grouped import GroupedMultiTaskClassifier
+from ._optional import require
 from .modules._ensemble import combine_members
 
 __all__ = ["register_skl2onnx_converter", "to_onnx"]
@@ -44,18 +45,7 @@ _ALIAS = "SklearnMtlMultiTaskClassifier"
 
 
 def _require(module):
-    """Import ``module`` of the ``deploy`` extra, or say how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        top = module.split(".")[0]
-        raise ImportError(
-            f"ONNX export needs {top}: pip install {top} (or the deploy extra, "
-            "pip install 'sklearn_mtl[deploy]', which has onnx, onnxscript, skl2onnx "
-            "and onnxruntime)."
-        ) from None
+    return require(module, "ONNX export")
 
 
 class _Outputs(nn.Module):

@@ -41,13 +41,16 @@ def test_piecewise_linear_encoding_hand_computed():
     torch.testing.assert_close(got[:, 1], torch.tensor(expected_1))
 
 
-def test_piecewise_linear_embedding_is_relu_of_each_features_linear_layer():
+def test_piecewise_linear_embedding_is_relu_of_a_linear_term_and_the_bins_layer():
     edges = np.array([[0.0, 1.0, 2.0], [-1.0, 0.0, 1.0]], dtype=np.float32)
     module = PiecewiseLinearEmbeddings(edges, embedding_dim=3)
     x = torch.tensor([[0.25, 0.5], [1.5, -2.0]])
     encoded = module.encode(x)  # (n, F, T)
+    with torch.no_grad():  # the bins' weights start at 0: give them some
+        module.weight.normal_()
     expected = torch.stack(
-        [torch.relu(encoded[:, j] @ module.weight[j] + module.bias[j]) for j in range(2)], dim=1)
+        [torch.relu(x[:, j, None] * module.linear[j] + encoded[:, j] @ module.weight[j]
+                    + module.bias[j]) for j in range(2)], dim=1)
     torch.testing.assert_close(module(x), expected.flatten(1))
     assert module.out_features == 6
 

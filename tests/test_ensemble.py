@@ -5,6 +5,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import FAST
@@ -205,3 +206,75 @@ def test_early_stopping_is_not_mistaken_for_ctrl_c(digits):
         warnings.simplefilter("error", UserWarning)
         clf = MultiTaskClassifier(n_iter_no_change=2, **dict(FAST, max_iter=200)).fit(X, Y)
     assert clf.n_iter_ < 200
+
+
+def test_robust_scaling_stays_finite_on_extreme_float32_columns():
+    # issue 18: a column of +-3e38 had an inter-quartile range of 6e38, inf in
+    # float32, and the column was scaled to 0 (or NaN)
+    X = np.array([[-3e38], [-3e38], [3e38], [3e38], [1.0]], dtype=np.float32)
+    center, scale = robust_statistics(X)
+    assert np.isfinite(center).all() and np.isfinite(scale).all()
+    out = RobustScaling(center, scale)(torch.tensor(X))
+    assert torch.isfinite(out).all()
+    assert out[0, 0] < -0.5 and out[2, 0] > 0.5  # the sign is kept
+    # values far beyond the training scale (even ones whose (x - center)
+    # overflows float32) clip to +-3 like any outlier, not to 0 or NaN
+    layer = RobustScaling(np.zeros(1), np.ones(1))
+    far = layer(torch.tensor([[1e20], [-3e38], [3e38]]))
+    assert torch.allclose(far, torch.tensor([[3.0], [-3.0], [3.0]]))
+    extreme = RobustScaling(np.full(1, -3e38), np.ones(1))(torch.tensor([[3e38]]))
+    assert torch.allclose(extreme, torch.tensor([[3.0]]))
+
+
+def test_an_informative_column_of_extreme_floats_is_used():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 100)
+    X = np.column_stack([np.where(y == 1, 3e38, -3e38), rng.normal(size=200)])
+    X = X.astype(np.float32)
+    X_before = X.copy()
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=10, ensemble_size=1,
+                                     early_stopping=False, input_scaling="robust"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's finite check
+        clf.fit(X, y)
+        flipped = X.copy()
+        flipped[:, 0] *= -1
+        assert np.mean(clf.predict(X) == y) == 1.0
+        assert np.mean(clf.predict(flipped) == y) == 0.0
+        assert np.abs(clf.predict_proba(X) - clf.predict_proba(flipped)).max() > 0.25
+    np.testing.assert_array_equal(X, X_before)  # the caller's X is untouched
+
+
+def test_warm_start_takes_auto_and_its_resolved_size_as_the_same(digits):
+    X, Y, _, _ = digits
+    clf = MultiTaskClassifier(warm_start=True, **dict(FAST, max_iter=2, ensemble_size="auto"))
+    clf.fit(X[:100], Y[:100])
+    assert clf.ensemble_size_ == 4
+    clf.set_params(ensemble_size=4)  # what "auto" resolved to: the same network
+    clf.fit(X[:100], Y[:100])
+    clf.set_params(ensemble_size="auto")
+    clf.fit(X[:100], Y[:100])
+    assert clf.n_iter_ == 6 and clf.ensemble_size_ == 4  # continued, not retrained
+    clf.set_params(ensemble_size=2)
+    with pytest.raises(ValueError, match=r"cannot change \['ensemble_size'\]"):
+        clf.fit(X[:100], Y[:100])
+
+
+@pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_groups_with_missing_labels_are_refused(digits, missing, dtype):
+    X, Y, _, _ = digits
+    groups = pd.Series([f"p{i // 5}" for i in range(100)], dtype=object)
+    groups[7] = missing
+    groups[42] = missing
+    groups = groups.astype(dtype)
+    before = groups.copy()
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, early_stopping=True))
+    with pytest.raises(ValueError, match=r"groups contains 2 missing value\(s\).*row 7"):
+        clf.fit(X[:100], Y[:100], groups=groups)
+    pd.testing.assert_series_equal(groups, before)
+    # the dtypes refused before still are, with the same message
+    for bad in (np.where(np.arange(100) == 3, np.nan, 1.0),
+                pd.Series(np.arange(100) // 5, dtype="Int64").mask(np.arange(100) == 3)):
+        with pytest.raises(ValueError, match=r"groups contains 1 missing value\(s\).*row 3"):
+            clf.fit(X[:100], Y[:100], groups=bad)

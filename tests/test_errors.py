@@ -197,3 +197,18 @@ def test_a_finite_but_exploding_loss_is_divergence_with_advice():
 def test_batch_norm_on_one_row_names_the_parameter():
     with pytest.raises(ValueError, match="batch_norm=True needs at least 2 training rows"):
         fit(batch_norm=True, ensemble_size=1).fit(X[:1], Y[:1])
+
+
+@pytest.mark.parametrize("size", [True, False, 1.0])
+def test_ensemble_size_must_be_an_int_not_a_bool(size):
+    with pytest.raises(ValueError, match=r"'ensemble_size' parameter .*\(not a bool\).*Got"):
+        fit(ensemble_size=size).fit(X, Y)
+
+
+def test_an_ensemble_too_large_for_memory_names_ensemble_size():
+    # 10**9 members of a 64-wide layer: about 5e11 parameters, terabytes to train;
+    # refused before anything is allocated, not a raw allocator error
+    clf = fit(ensemble_size=10**9, hidden_layer_sizes=(64,))
+    with pytest.raises(ValueError, match=r"ensemble_size=1000000000 member\(s\).*"
+                                         r"GiB to train.*lower ensemble_size"):
+        clf.fit(X, Y)

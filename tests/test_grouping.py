@@ -344,3 +344,42 @@ def test_the_old_name_of_task_groups_says_so():
     with pytest.raises(TypeError, match="renamed `task_groups`"):
         GroupedMultiTaskClassifier().set_params(groups=[[0], [1]])
     assert "task_groups" in GroupedMultiTaskClassifier().get_params()
+
+
+def test_advice_on_a_matrix_of_strings_names_the_affinity_matrix():
+    with pytest.raises(ValueError, match="affinity must be a numeric .* not numbers"):
+        suggest_task_groups([["a", "b"], ["c", "d"]])
+    with pytest.raises(ValueError, match="affinity must be a numeric"):
+        plot_task_affinity([["a", "b"], ["c", "d"]])
+
+
+def test_no_measured_pair_keeps_one_group_and_says_so():
+    # the documented rule: nothing to gain either way -> fewer groups; with no
+    # measured pair at all, a warning that the advice rests on no evidence
+    affinity = np.full((3, 3), np.nan)
+    before = affinity.copy()
+    with pytest.warns(UserWarning, match="no measured pair"):
+        grouping = suggest_task_groups(affinity)
+    assert grouping.groups == [[0, 1, 2]]
+    np.testing.assert_array_equal(affinity, before)  # the caller's matrix untouched
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # zeros are measured evidence of no effect: the same advice, no warning
+        assert suggest_task_groups(np.zeros((3, 3))).groups == [[0, 1, 2]]
+        # a task with no affinity either way stays out of a group it would dilute
+        partial = np.array([[0, 0.5, np.nan], [0.5, 0, np.nan], [np.nan, np.nan, 0]])
+        assert suggest_task_groups(partial).groups == [[0, 1], [2]]
+
+
+def test_grouped_auto_without_shared_layers_says_what_to_change():
+    X, Y = _duplicated_tasks()
+    clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**dict(SMALL, hidden_layer_sizes=())))
+    with pytest.raises(ValueError,
+                       match=r"task_groups='auto' .* shares no trainable parameter") as info:
+        clf.fit(X, Y)
+    message = str(info.value)
+    assert "affinity_every=" not in message  # a value the user never set
+    assert "task_groups=[['task_0', 'task_1', 'task_2', 'task_3']]" in message
+    # the groups it suggests work
+    clf.set_params(task_groups=[["task_0", "task_1", "task_2", "task_3"]]).fit(X, Y)
+    assert clf.predict(X).shape == (400, 4)

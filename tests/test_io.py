@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import GroupedMultiTaskClassifier, MultiTaskClassifier
 from sklearn_mtl.architectures import MMoE
+from sklearn_mtl.embeddings import PeriodicEmbedding
 from sklearn_mtl.trunks import TorchTrunk
 from sklearn_mtl.weighting import UncertaintyWeighting
 
@@ -401,3 +402,24 @@ def test_round_trip_dataframes_keep_feature_and_task_names(digits_frame):
     _assert_same_predictions(clf, loaded, X[200:260])
     with pytest.raises(ValueError, match="feature names"):
         loaded.predict(X[200:210].rename(columns=lambda c: f"{c}_renamed"))
+
+
+@pytest.mark.parametrize("options", [
+    dict(numerical_embedding="piecewise_linear", linear_path=True, ensemble_size=4),
+    dict(numerical_embedding=PeriodicEmbedding(n_frequencies=4), ensemble_size=1),
+])
+def test_round_trip_numerical_embeddings_and_linear_path(digits, options):
+    X, Y, X_test, _ = digits
+    clf = MultiTaskClassifier(**{**SMALL, **options}).fit(X[:300], Y[:300])
+    loaded = load(_saved(clf))
+    _assert_same_predictions(clf, loaded, X_test[:100])
+    # the bins come from the file, not from the placeholder rows of the rebuild
+    if options["numerical_embedding"] == "piecewise_linear":
+        torch.testing.assert_close(loaded.net_.module_.trunk.embedding.left,
+                                   clf.net_.module_.trunk.embedding.left)
+    # continuing to train keeps the loaded linear path: it is not refitted
+    if options.get("linear_path"):
+        weight = loaded.net_.module_.linear_path.weight.detach().clone()
+        loaded.set_params(warm_start=True, max_iter=1, learning_rate_init=1e-12)
+        loaded.fit(X[:300], Y[:300])
+        torch.testing.assert_close(loaded.net_.module_.linear_path.weight, weight)

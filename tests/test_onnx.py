@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import GroupedMultiTaskClassifier, MultiTaskClassifier
+from sklearn_mtl.embeddings import PeriodicEmbedding
 from sklearn_mtl.trunks import TorchTrunk
 
 pytest.importorskip("onnx")
@@ -148,3 +149,13 @@ def test_skl2onnx_converts_a_pipeline_after_registration(digits):
     expected = pipe.predict(X_test[:50])
     np.testing.assert_array_equal(labels[0], expected[:, 0])
     np.testing.assert_array_equal(labels[1], expected[:, 3])
+
+
+@pytest.mark.parametrize("options", [
+    dict(numerical_embedding="piecewise_linear", linear_path=True, ensemble_size=4),
+    dict(numerical_embedding=PeriodicEmbedding(n_frequencies=4, lite=False), ensemble_size=1),
+])
+def test_parity_numerical_embeddings_and_linear_path(digits, options):
+    X, Y, X_test, _ = digits
+    clf = MultiTaskClassifier(**{**SMALL, **options}).fit(X[:400], Y[:400])
+    _assert_parity(clf, X_test[:300])

@@ -11,6 +11,10 @@ from torch import nn
 
 # RealMLP's smooth clip keeps |x| below this (x / sqrt(1 + (x / c)^2) -> c).
 _CLIP = 3.0
+# |z| beyond this is clipped to +-_CLIP (to float32 precision) already; clamping
+# there first keeps (z / _CLIP) ** 2 finite, and an overflowed z (+-inf, from
+# extreme but finite inputs) at +-_CLIP instead of NaN
+_Z_LIMIT = 1e18
 
 
 class RobustScaling(nn.Module):
@@ -22,6 +26,9 @@ class RobustScaling(nn.Module):
     ``q_3/4 - q_1/4``, or half the range ``(max - min) / 2`` when the quartiles
     coincide, or 1 for a constant feature (which then maps to 0). The clip
     keeps outliers within +-3 while leaving typical values almost unchanged.
+    Any finite input is used: ``center`` and ``scale`` are finite in float32
+    (see :func:`robust_statistics`), and a ``z`` too large for float32 is
+    clipped to +-3 like any other outlier.
 
     Parameters
     ----------
@@ -35,7 +42,7 @@ class RobustScaling(nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x):
-        z = (x - self.center) / self.scale
+        z = ((x - self.center) / self.scale).clamp(-_Z_LIMIT, _Z_LIMIT)
         return z * torch.rsqrt(1 + (z / _CLIP) ** 2)
 
 
@@ -46,7 +53,12 @@ _QUANTILE_ROWS = 100_000
 def robust_statistics(X):
     """``(center, scale)`` of :class:`RobustScaling` for the rows of ``X``
     (dense or CSR; large ``X`` is subsampled with a stride, nothing is copied
-    beyond the sample)."""
+    beyond the sample).
+
+    Computed in float64 and returned in float32: the inter-quartile range of a
+    float32 column can exceed float32's range (a column of +-3e38), so
+    ``scale`` is capped at float32's largest value (such a column is then
+    scaled by up to twice less than its range calls for, and still used)."""
     rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
     if sp.issparse(rows):
         rows = rows.toarray()
@@ -56,4 +68,5 @@ def robust_statistics(X):
     spread = (rows.max(axis=0) - rows.min(axis=0)) / 2
     scale = np.where(scale > 0, scale, spread)
     scale = np.where(scale > 0, scale, 1.0)
+    scale = np.minimum(scale, np.finfo(np.float32).max)
     return median.astype(np.float32), scale.astype(np.float32)
