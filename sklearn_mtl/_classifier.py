@@ -459,8 +459,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         params : dict
         """
         params = super().get_params(deep=deep)
-        if deep and isinstance(self.callbacks, list):
-            for name, callback in named_callbacks(self.callbacks):
+        try:
+            pairs = named_callbacks(self.callbacks) if isinstance(self.callbacks, list) else []
+        except ValueError:
+            pairs = []  # fit says what is wrong with them
+        if deep:
+            for name, callback in pairs:
                 params[f"callbacks__{name}"] = callback
                 if not isinstance(callback, type) and hasattr(callback, "get_params"):
                     for key, value in callback.get_params(deep=False).items():

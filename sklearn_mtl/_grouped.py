@@ -88,20 +88,6 @@ def resolve_groups(groups, task_names):
     return resolved
 
 
-def _refuse_removed(params):
-    """A clear error for a parameter name of an earlier release."""
-    if "groups" in params:
-        raise TypeError(
-            "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4 "
-            "(`groups` is the row groups of fit, as in scikit-learn): write "
-            f"task_groups={params['groups']!r}."
-        )
-    if params:
-        raise TypeError(
-            f"GroupedMultiTaskClassifier got unexpected parameter(s) {sorted(params)}."
-        )
-
-
 class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     """One multi-task network per group of tasks, used as one classifier.
 
@@ -132,9 +118,11 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     task_groups : "auto" or list of list, default="auto"
         The groups, each a list of task names (DataFrame columns of ``Y``, or
         ``"task_0"``, ``"task_1"``, ...) or task indices (int positions);
-        every task in exactly one group. Called ``groups`` before 0.4 (that
-        name now raises an error saying so): ``groups`` is the row groups of
-        ``fit``, as in scikit-learn.
+        every task in exactly one group. Called ``groups`` before 0.4.
+    groups : "deprecated"
+        The name of ``task_groups`` before 0.4: ``fit`` raises an error saying
+        so when it is set (``groups`` is the row groups of ``fit``, as in
+        scikit-learn). Removed in 0.5.
     max_groups : int, default=None
         With ``task_groups="auto"``, the most groups allowed; None: no limit.
     affinity_every : int or "auto", default="auto"
@@ -200,27 +188,12 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, estimator=None, *, task_groups="auto", max_groups=None,
-                 affinity_every="auto", **removed):
-        _refuse_removed(removed)
+                 affinity_every="auto", groups="deprecated"):
         self.estimator = estimator
         self.task_groups = task_groups
         self.max_groups = max_groups
         self.affinity_every = affinity_every
-
-    def set_params(self, **params):
-        """Set parameters (``groups`` is now ``task_groups``).
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : GroupedMultiTaskClassifier
-        """
-        _refuse_removed({k: v for k, v in params.items() if k == "groups"})
-        return super().set_params(**params)
+        self.groups = groups
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -253,6 +226,12 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : GroupedMultiTaskClassifier
         """
+        if not (isinstance(self.groups, str) and self.groups == "deprecated"):
+            raise TypeError(
+                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4 "
+                "(`groups` is the row groups of fit, as in scikit-learn): write "
+                f"task_groups={self.groups!r}."
+            )
         validate_data(self, X, skip_check_array=True, reset=True)
         if y is None:
             raise ValueError(

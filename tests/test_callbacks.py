@@ -200,3 +200,27 @@ def test_package_behaviour_is_callbacks_and_a_stop_lets_every_callback_see_the_e
     assert stopper.stopped_ and clf.n_iter_ == 2 < 50  # no improvement by 10: stop
     assert epochs.seen_ == [1, 2]  # the stopping epoch reached the user's callback
     np.testing.assert_array_equal(clf.task_affinity_, callbacks["affinity_probe"].affinity_)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only loader")
+def test_a_cuda_trained_scheduler_loads_on_a_cpu_only_machine(digits):
+    # DESIGN.md's trap: the LRScheduler holds the optimizer, whose state was on
+    # the training device. Simulated: the pickled state says "cuda"; the
+    # callbacks are loaded with skorch's map_location, like the optimizer.
+    from skorch.exceptions import DeviceWarning
+
+    from sklearn_mtl._net import MultiTaskNet
+
+    X, Y, _, _ = digits
+    clf = MultiTaskClassifier(**TINY, callbacks=[LRScheduler(policy="StepLR", step_size=1)])
+    clf.fit(X[:200], Y[:200])
+    state = pickle.loads(pickle.dumps(clf.net_.__getstate__()))
+    state["device"] = "cuda"
+    net = MultiTaskNet.__new__(MultiTaskNet)
+    with pytest.warns(DeviceWarning):
+        net.__setstate__(state)
+    assert str(net.device) == "cpu"
+    scheduler = dict(net.callbacks_)["LRScheduler"]
+    assert scheduler.lr_scheduler_.optimizer is net.optimizer_
+    assert all(t.device.type == "cpu" for s in net.optimizer_.state.values()
+               for t in s.values() if torch.is_tensor(t))

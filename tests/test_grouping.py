@@ -339,11 +339,12 @@ def test_compare_single_task_accepts_grouped_on_either_side():
 
 
 def test_the_old_name_of_task_groups_says_so():
+    X, Y = _duplicated_tasks()
+    with pytest.raises(TypeError, match=r"renamed `task_groups`.*task_groups=\[\[0\], \[1"):
+        GroupedMultiTaskClassifier(groups=[[0], [1, 2, 3]]).fit(X, Y)
+    clf = GroupedMultiTaskClassifier().set_params(groups=[[0], [1, 2, 3]])
     with pytest.raises(TypeError, match="renamed `task_groups`"):
-        GroupedMultiTaskClassifier(groups=[[0], [1]])
-    with pytest.raises(TypeError, match="renamed `task_groups`"):
-        GroupedMultiTaskClassifier().set_params(groups=[[0], [1]])
-    assert "task_groups" in GroupedMultiTaskClassifier().get_params()
+        clf.fit(X, Y)
 
 
 def test_advice_on_a_matrix_of_strings_names_the_affinity_matrix():
