@@ -7,8 +7,10 @@ Run from the repository root, with the machine otherwise idle::
     OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/callback_overhead.py --baseline /tmp/old
 
 Each variant is a ``MultiTaskClassifier.fit`` on the same data, with the same
-seed, in its own worker process (one per checkout, started once; the package
-imported there from ``--baseline`` or from this checkout). The variants are
+seed, in a worker process of its own (started once, warmed up by one fit; the
+package imported there from ``--baseline`` or from this checkout), so that
+every variant pays the same for its process (a process that has run other fits
+times differently). The variants are
 timed one after the other in every repeat, in a rotating order, so that a slow
 moment of the machine hits them all; the table shows the median time of each
 and the median over repeats of its ratio to ``none`` (no callback) timed in the
@@ -70,7 +72,7 @@ def fit(variant):
     clf.fit(X, Y)
     return time.perf_counter() - start
 
-fit("none")  # warm-up: imports, allocator
+fit(sys.argv[4])  # warm-up with the worker's own variant: imports, allocator
 print("ready", flush=True)
 for line in sys.stdin:
     print(json.dumps(fit(line.strip())), flush=True)
@@ -78,11 +80,11 @@ for line in sys.stdin:
 
 
 class Worker:
-    def __init__(self, path, args):
+    def __init__(self, path, args, variant):
         env = {**os.environ, "PYTHONPATH": os.path.abspath(path), "OMP_NUM_THREADS": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(args.rows), str(args.epochs),
-             str(args.batch_size)],
+             str(args.batch_size), variant],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
         assert self.process.stdout.readline().strip() == "ready"
@@ -107,14 +109,11 @@ def main():
     args = parser.parse_args()
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    current = Worker(here, args)
-    runs = [("none", current, "none"), ("epoch-only", current, "epoch-only"),
-            ("batch-listener", current, "batch-listener")]
-    workers = [current]
+    runs = [(variant, Worker(here, args, variant), variant)
+            for variant in ("none", "epoch-only", "batch-listener")]
     if args.baseline:
-        old = Worker(args.baseline, args)
-        workers.append(old)
-        runs.append(("baseline", old, "none"))
+        runs.append(("baseline", Worker(args.baseline, args, "none"), "none"))
+    workers = [worker for _, worker, _ in runs]
     times = {name: [] for name, _, _ in runs}
     ratios = {name: [] for name, _, _ in runs}
     for repeat in range(args.repeats):
