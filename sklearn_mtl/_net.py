@@ -196,6 +196,15 @@ class MultiTaskNet(NeuralNet):
             self.linear_path_pending_ = False
         return dataset_train, dataset_valid
 
+    def load_params(self, f_params=None, *args, checkpoint=None, **kwargs):
+        """skorch's ``load_params``; loaded module weights hold the linear path's
+        too, so that a new network's path is not fitted over them (a
+        ``LoadInitState`` resuming a fit)."""
+        super().load_params(f_params, *args, checkpoint=checkpoint, **kwargs)
+        if f_params is not None or (checkpoint is not None
+                                    and getattr(checkpoint, "f_params", None) is not None):
+            self.linear_path_pending_ = False
+
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
             return X

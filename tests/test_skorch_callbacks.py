@@ -93,6 +93,26 @@ def test_checkpoint_and_load_init_state_resume_a_fit(data, tmp_path):
     assert losses[3] < fresh.history_[0, "train_loss"]
 
 
+def test_load_init_state_keeps_the_checkpoint_linear_path(data, tmp_path):
+    params = {**SMALL, "linear_path": True}
+    first = MultiTaskClassifier(**params, callbacks=[
+        Checkpoint(monitor="train_loss_best", dirname=str(tmp_path))]).fit(*data)
+    saved = first.net_.module_.linear_path.state_dict()
+
+    class FirstEpoch(Callback):
+        def on_epoch_begin(self, net, **kwargs):  # after the training split is made
+            if not hasattr(self, "state_"):
+                self.state_ = {k: v.clone() for k, v in
+                               net.module_.linear_path.state_dict().items()}
+
+    seen = FirstEpoch()
+    checkpoint = Checkpoint(monitor="train_loss_best", dirname=str(tmp_path))
+    MultiTaskClassifier(**{**params, "max_iter": 1}, callbacks=[
+        checkpoint, LoadInitState(checkpoint), seen]).fit(*data)
+    for key, value in saved.items():
+        torch.testing.assert_close(seen.state_[key], value)
+
+
 def test_task_scoring_per_task(data):
     X, Y = data
     clf = MultiTaskClassifier(**{**SMALL, "early_stopping": True}, callbacks=[
