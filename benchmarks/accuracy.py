@@ -312,6 +312,16 @@ def _for_missing(model):
 
 
 # -------------------------------------------------------------- evaluation
+# Parameters added after results were cached, at the value that changes
+# nothing: left out of the key, so that the cached results stay valid.
+_NEUTRAL = {"callbacks": None, "groups": "deprecated"}
+
+
+def _neutral(name, value):
+    last = name.rsplit("__", 1)[-1]
+    return last in _NEUTRAL and isinstance(value, type(_NEUTRAL[last])) and value == _NEUTRAL[last]
+
+
 def _key(problem, model):
     versions = f"sklearn {sklearn.__version__} torch {torch.__version__}"
     if "MultiTaskClassifier" in repr(model):
@@ -319,7 +329,8 @@ def _key(problem, model):
     # leaf values only: an estimator's repr hides its default values, so it
     # would change whenever a default does
     params = repr(sorted(
-        (k, v) for k, v in model.get_params(deep=True).items() if not hasattr(v, "get_params")
+        (k, v) for k, v in model.get_params(deep=True).items()
+        if not hasattr(v, "get_params") and not _neutral(k, v)
     ))
     # a column selector's repr holds its memory address: drop it
     params = re.sub(r" at 0x[0-9a-f]+", "", params)

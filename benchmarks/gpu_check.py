@@ -4,8 +4,9 @@ Run on a machine with a GPU (see DEVELOPERS.md for carrying skorch there)::
 
     PYTHONPATH=/tmp/site:. python3 benchmarks/gpu_check.py
 
-It trains ``MultiTaskClassifier`` on CUDA (with early stopping and class
-weights, so that callbacks and weights are exercised), pickles it, loads the
+It trains ``MultiTaskClassifier`` on CUDA (with early stopping, class
+weights and a user ``LRScheduler``, so that callbacks and weights are
+exercised), pickles it, loads the
 pickle in a fresh Python process with ``CUDA_VISIBLE_DEVICES=""`` and checks
 that the CPU predictions equal the CUDA ones, then continues training it there
 (``warm_start``: the optimizer state, fused AdamW on CUDA, must load on a CPU).
@@ -52,9 +53,13 @@ def main():
           f"{torch.cuda.get_device_name(0) if cuda else 'cpu (no CUDA: CPU round trip only)'}")
     X, Y = load_digits_multitask(as_frame=False)
     X = (X / 16).astype(np.float32)
+    from skorch.callbacks import LRScheduler
+
+    # an LRScheduler holds the optimizer (DESIGN.md's trap: its CUDA state must
+    # load on a CPU-only machine)
     clf = MultiTaskClassifier(
         max_iter=30, early_stopping=True, class_weight="balanced", device=device,
-        random_state=0,
+        random_state=0, callbacks=[LRScheduler(policy="StepLR", step_size=5)],
     )
     start = time.perf_counter()
     clf.fit(X, Y)

@@ -54,7 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl._classifier import _optimizer_options
+from sklearn_mtl._build import _optimizer_options
 
 DEFAULTS = MultiTaskClassifier().get_params()
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "gelu": nn.GELU,

@@ -1,5 +1,5 @@
 """Task grouping evidence: recovery of planted groups, and all-in-one vs
-one-model-per-task vs ``groups="auto"`` on the accuracy suite.
+one-model-per-task vs ``task_groups="auto"`` on the accuracy suite.
 
 ``recovery``: the package's generator with planted groups of related tasks
 (``make_multitask_classification(task_groups=...)``), one seed per run; the
@@ -9,9 +9,9 @@ counts when the partition is exactly the planted one.
 
 ``suite``: the problems of ``benchmarks/accuracy.py`` (its loaders, folds and
 preprocessing), three models of the default network: ``MultiTaskClassifier()``
-(all tasks in one network), ``GroupedMultiTaskClassifier(groups=[[0], [1],
+(all tasks in one network), ``GroupedMultiTaskClassifier(task_groups=[[0], [1],
 ...])`` (one network per task) and ``GroupedMultiTaskClassifier()``
-(``groups="auto"``: affinity measured on each training fold, then one network
+(``task_groups="auto"``: affinity measured on each training fold, then one network
 per suggested group). Mean per-task accuracy and fit time per problem. Results
 are cached in ``benchmarks/results/grouping_cache.json``. Run from the
 repository root::
@@ -87,7 +87,7 @@ def models(n_tasks):
     return {
         "all-in-one": MultiTaskClassifier(random_state=0),
         "per-task": GroupedMultiTaskClassifier(
-            MultiTaskClassifier(random_state=0), groups=[[t] for t in range(n_tasks)]),
+            MultiTaskClassifier(random_state=0), task_groups=[[t] for t in range(n_tasks)]),
         "auto": GroupedMultiTaskClassifier(MultiTaskClassifier(random_state=0)),
     }
 
@@ -127,7 +127,7 @@ def evaluate(problem, model, cache, refresh=False):
         predicted = np.asarray(fitted.predict(accuracy._rows(X, test)))
         result["accuracy"].append(accuracy._mean_accuracy(Y[test], predicted))
         final = fitted.steps[-1][1]
-        result["groups"].append(getattr(final, "groups_", None))
+        result["groups"].append(getattr(final, "task_groups_", None))
     cache[key] = result
     _save(key, result)
     return result

@@ -79,12 +79,12 @@ plt.show()
 # -----------------------------------------------------------------
 # :class:`~sklearn_mtl.GroupedMultiTaskClassifier` fits one network per
 # group and predicts like one multi-task classifier, so that a grid search
-# compares the three on the same folds. ``groups="auto"`` measures the
+# compares the three on the same folds. ``task_groups="auto"`` measures the
 # affinity on each training fold and groups from it.
 cv = KFold(3, shuffle=True, random_state=0)
 search = GridSearchCV(
     GroupedMultiTaskClassifier(base),
-    {"groups": [[list(Y.columns)], [[task] for task in Y.columns], "auto"]},
+    {"task_groups": [[list(Y.columns)], [[task] for task in Y.columns], "auto"]},
     cv=cv, scoring=make_task_scorer("accuracy"),  # mean over tasks of their accuracy
 ).fit(X, Y)
 names = ["all in one", "one per task", "auto groups"]

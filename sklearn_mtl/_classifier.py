@@ -1,29 +1,21 @@
 """MultiTaskClassifier: the scikit-learn face of the package."""
 
-import inspect
 import numbers
-import os
-import threading
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from ._build import build_module, continue_net, make_net, resolve_ensemble_size
+from ._callbacks import named_callbacks
 from ._constraints import Count
-from ._net import MultiTaskNet, StopOnPlateau, ValidationSplit, weight_key
+from ._net import weight_key
+from ._random import fixed_torch_seed
 from ._targets import (
     _as_label_array,
     _missing_mask,
@@ -32,321 +24,26 @@ from ._targets import (
     decode,
     encode_targets,
 )
+from ._validation import (
+    _check_comparable,
+    _check_fit_sample_weight,
+    _check_groups,
+    _check_numeric_frame,
+    _resolve_class_weights,
+    _resolve_device,
+    _resolve_task_weights,
+    _same_value,
+    _warn_if_unscaled,
+)
 from .architectures import ARCHITECTURES, BaseArchitecture
 from .embeddings import EMBEDDINGS, BaseEmbedding
 from .metrics import subset_accuracy
-from .modules import MultiTaskModule, SharedTrunk
-from .modules._embeddings import LinearPath
-from .modules._ensemble import _QUANTILE_ROWS, RobustScaling, robust_statistics
 from .modules._mlp import ACTIVATIONS
-from .trunks import TRUNKS, BaseTrunk, resolve_input_shape
+from .trunks import TRUNKS, BaseTrunk
 from .weighting import WEIGHTINGS, BaseWeighting
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
-        ) from exc
-    if resolved.type not in ("cpu", "cuda"):
-        raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
-        )
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this "
-            "machine; use device='auto' to fall back to the CPU."
-        )
-    return str(resolved)
-
-
-def _per_task_spec(value, task_names, what):
-    """Turn a per-task option (sequence or dict by task name) into a list."""
-    n_tasks = len(task_names)
-    if hasattr(value, "index") and hasattr(value, "to_dict"):  # pandas Series
-        if any(isinstance(k, str) for k in value.index):
-            value = value.to_dict()
-        else:
-            value = value.tolist()
-    if isinstance(value, Mapping):
-        unknown = [k for k in value if str(k) not in set(task_names)]
-        if unknown:
-            raise ValueError(
-                f"{what} names unknown task(s) {unknown}; the tasks are "
-                f"{list(task_names)}."
-            )
-        by_name = {str(k): v for k, v in value.items()}
-        return [by_name.get(name) for name in task_names], True
-    values = list(value)
-    if len(values) != n_tasks:
-        raise ValueError(
-            f"{what} has {len(values)} entries but Y has {n_tasks} task(s) "
-            f"{list(task_names)}; give one entry per task or a dict by task name."
-        )
-    return values, False
-
-
-def _resolve_task_weights(task_weights, task_names):
-    n_tasks = len(task_names)
-    if task_weights is None:
-        return np.ones(n_tasks)
-    values, by_name = _per_task_spec(task_weights, task_names, "task_weights")
-    if by_name:
-        values = [1.0 if v is None else v for v in values]
-    weights = np.empty(n_tasks)
-    for t, (name, w) in enumerate(zip(task_names, values)):
-        if isinstance(w, bool) or not isinstance(w, numbers.Real):
-            raise ValueError(
-                f"task_weights for task {name!r} must be a number; got {w!r}."
-            )
-        if not np.isfinite(w) or w < 0:
-            raise ValueError(
-                f"task_weights for task {name!r} must be finite and >= 0; got {w!r}."
-            )
-        weights[t] = float(w)
-    if not np.any(weights > 0):
-        raise ValueError("task_weights are all 0: at least one task must have weight > 0.")
-    return weights
-
-
-def _resolve_class_weights(class_weight, codes, classes, task_names, one_dimensional):
-    """Return one array of class weights per task (or None for unweighted)."""
-    if class_weight is None:
-        return [None] * len(classes)
-    if isinstance(class_weight, str):
-        specs = [class_weight] * len(classes)
-    elif one_dimensional and isinstance(class_weight, Mapping):
-        specs = [class_weight]
-    else:
-        specs, _ = _per_task_spec(class_weight, task_names, "class_weight")
-    result = []
-    for t, (spec, task_classes) in enumerate(zip(specs, classes)):
-        if spec is None:
-            result.append(None)
-            continue
-        if not (spec == "balanced" or isinstance(spec, Mapping)):
-            raise ValueError(
-                f"class_weight for task {task_names[t]!r} must be None, 'balanced' "
-                f"or a dict {{label: weight}}; got {spec!r}."
-            )
-        if isinstance(spec, Mapping):
-            spec = _check_class_weight_dict(spec, task_classes, task_names[t])
-        observed = codes[:, t][codes[:, t] >= 0]
-        weights = compute_class_weight(spec, classes=task_classes, y=task_classes[observed])
-        result.append(np.asarray(weights, dtype=np.float32))
-    return result
-
-
-def _check_class_weight_dict(spec, task_classes, task):
-    known = set(task_classes.tolist())
-    unknown = [k for k in spec if k not in known]
-    if unknown:
-        raise ValueError(
-            f"class_weight for task {task!r} names label(s) {unknown} that are not "
-            f"among the task's labels {task_classes.tolist()[:20]}."
-        )
-    checked = {}
-    for label, weight in spec.items():
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, numbers.Real)
-            or not np.isfinite(weight)
-            or weight < 0
-        ):
-            raise ValueError(
-                f"class_weight for task {task!r}, label {label!r}: weights must be "
-                f"finite numbers >= 0; got {weight!r}."
-            )
-        checked[label] = float(weight)
-    if checked and all(
-        checked.get(c, 1.0) == 0 for c in task_classes.tolist()
-    ):
-        raise ValueError(f"class_weight for task {task!r} gives every label weight 0.")
-    return checked
-
-
-def _check_fit_sample_weight(sample_weight, X, codes, task_names):
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
-    for t, name in enumerate(task_names):
-        if not np.any(sample_weight[codes[:, t] >= 0] > 0):
-            raise ValueError(
-                f"sample_weight is 0 on every labelled row of task {name!r}: the task "
-                "has nothing to learn from."
-            )
-    # the losses are weighted means: rescaling changes nothing but avoids overflow
-    return (sample_weight / sample_weight.mean()).astype(np.float32)
-
-
-def _check_groups(groups, n_samples):
-    """Integer codes of ``groups`` (any hashable labels, one per row), or None."""
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or groups.shape[0] != n_samples:
-        raise ValueError(
-            f"groups must have one entry per row of X ({n_samples}); got shape "
-            f"{groups.shape}."
-        )
-    missing = np.flatnonzero(_missing_mask(groups))  # NaN, None, pandas' NA
-    if missing.size:
-        raise ValueError(
-            f"groups contains {missing.size} missing value(s) (NaN, None or NA), the "
-            f"first at row {missing[0]}: give every row a group."
-        )
-    _, codes = np.unique(groups.astype(str) if groups.dtype.kind == "O" else groups,
-                         return_inverse=True)
-    return codes.astype(np.int64)
-
-
-def _physical_memory():
-    """Bytes of memory of this machine (1 TiB where the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return 2**40
-
-
-def _check_ensemble_memory(ensemble_size, n_inputs, hidden):
-    """A clear error, before anything is allocated, for an ensemble whose members'
-    shared layers could not be trained in this machine's memory."""
-    widths = [n_inputs, *hidden]
-    n_params = ensemble_size * sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-    # float32 weights, their gradients and AdamW's two moments
-    needed, memory = 16 * n_params, _physical_memory()
-    if needed > memory:
-        raise ValueError(
-            f"ensemble_size={ensemble_size} member(s) of the shared layers "
-            f"hidden_layer_sizes={tuple(hidden)} on {n_inputs} inputs have "
-            f"{n_params:.3g} parameters and need about {needed / 2**30:.3g} GiB to train "
-            f"(weights, gradients and AdamW's two moments), more than this machine's "
-            f"{memory / 2**30:.3g} GiB of memory; lower ensemble_size ('auto' uses "
-            f"{_AUTO_ENSEMBLE_SIZE}) or hidden_layer_sizes."
-        )
-
-
-def _same_value(a, b):
-    """Equality that also holds for arrays and tensors (element-wise otherwise)."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (np.ndarray, torch.Tensor)):
-        return a.shape == b.shape and bool((a == b).all())
-    try:
-        return bool(a == b)
-    except (ValueError, TypeError, RuntimeError):
-        return False
-
-
-def _label_family(dtype):
-    return {"b": "bool", "i": "number", "u": "number", "f": "number", "U": "str"}.get(
-        dtype.kind, "other"
-    )
-
-
-def _check_comparable(observed, task_classes, task):
-    """Labels of another type than the fitted ones are a mistake, not an error rate."""
-    if observed.size == 0:
-        return
-    got, fitted = _label_family(observed.dtype), _label_family(task_classes.dtype)
-    if "other" not in (got, fitted) and got != fitted:
-        raise ValueError(
-            f"Labels of task {task!r} are {got} but the estimator was fitted on "
-            f"{fitted} labels {task_classes.tolist()[:10]}."
-        )
-
-
-def _optimizer_options(device):
-    """Extra AdamW options for ``device``: the fused CUDA kernel where torch has it.
-
-    Only from torch 2.4, which also has a fused CPU kernel, so that a model
-    trained on CUDA and loaded on a CPU-only machine can still continue to
-    train (``warm_start``).
-    """
-    fused_known = "fused" in inspect.signature(torch.optim.AdamW).parameters
-    if torch.device(device).type == "cuda" and fused_known and _torch_at_least(2, 4):
-        return {"fused": True}
-    return {}
-
-
-def _torch_at_least(major, minor):
-    """Whether torch is at least ``major.minor`` (compared as numbers: a string
-    comparison would put 2.13 before 2.4)."""
-    release = torch.__version__.split("+")[0].split(".")
-    return (int(release[0]), int(release[1])) >= (major, minor)
-
-
-# ensemble_size="auto": members of the shared hidden layers (benchmarks/accuracy.py).
-_AUTO_ENSEMBLE_SIZE = 4
-
-# Decoupled weight decay of the linear path's weights (its own optimizer group).
-_LINEAR_PATH_WEIGHT_DECAY = 1e-2
-
-# affinity_every="auto" measures every this many steps per task: a measured step
-# costs about n_tasks training steps (benchmarks/affinity_overhead.py).
-_AUTO_AFFINITY_STEPS_PER_TASK = 3
 
 # early_stopping="auto" holds out a validation set when it gets at least this many rows.
 _AUTO_MIN_VALIDATION_ROWS = 10
-
-# Features whose mean or standard deviation exceeds this (in absolute value) make
-# the first layer's pre-activations far larger than its initialisation expects.
-_UNSCALED_THRESHOLD = 20.0
-
-
-def _warn_if_unscaled(X, feature_names=None):
-    """Warn when dense features are far from unit scale (e.g. raw wine or
-    breast-cancer measurements, where training on raw features costs 10-20
-    points of accuracy in benchmarks/accuracy.py)."""
-    if sp.issparse(X) or X.shape[0] < 2:
-        return
-    rows = X[:: max(1, X.shape[0] // 10_000)]  # a strided sample: no full copy
-    mean = rows.mean(axis=0, dtype=np.float64)
-    std = rows.std(axis=0, dtype=np.float64)
-    scale = np.maximum(np.abs(mean), std)
-    far = np.flatnonzero(scale > _UNSCALED_THRESHOLD)
-    if far.size == 0:
-        return
-    worst = int(far[np.argmax(scale[far])])
-    name = f"'{feature_names[worst]}' (column {worst})" if feature_names is not None else (
-        f"column {worst}")
-    warnings.warn(
-        f"{far.size} feature(s) are far from unit scale; the largest is {name} with mean "
-        f"{mean[worst]:.4g} and standard deviation {std[worst]:.4g}. Neural networks "
-        "train poorly on such inputs: standardize X first, e.g. "
-        "make_pipeline(StandardScaler(), MultiTaskClassifier()), or set "
-        "input_scaling='robust'.",
-        UserWarning,
-        stacklevel=4,  # the caller of fit, through scikit-learn's _fit_context
-    )
-
-
-def _check_numeric_frame(X):
-    """A DataFrame with string or categorical columns: name them and say how to
-    encode them (pandas' own "could not convert string to float" does neither)."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(dtypes, "items"):
-        return
-    bad = [str(name) for name, dtype in dtypes.items()
-           if getattr(dtype, "kind", "O") not in "biuf"]
-    if bad:
-        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise ValueError(
-            f"X has {len(bad)} non-numeric column(s): {shown}. MultiTaskClassifier "
-            "needs numeric features: encode them first, e.g. make_pipeline("
-            "ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), "
-            f"{bad[:5]!r})], remainder='passthrough'), MultiTaskClassifier())."
-        )
-
-
-def _count_parameters(module):
-    return int(sum(p.numel() for p in module.parameters()))
 
 
 class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
@@ -510,7 +207,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         parallel). The global torch random state is restored after ``fit``.
     verbose : int, default=0
         0 is silent; 1 prints skorch's table of per-epoch losses (also per
-        task).
+        task) and, once an epoch has run a couple of seconds, a progress bar
+        over its batches (tqdm's when it is installed, else a line now and
+        then).
     warm_start : bool, default=False
         Continue training the fitted network on the next call to ``fit``
         (same tasks, classes and features required).
@@ -525,6 +224,23 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         every ``3 * n_tasks`` steps (see the user guide's page on task
         grouping for the measured overhead). None: off. Needs shared
         parameters (a shared hidden layer, trunk or shared expert).
+    callbacks : None or list, default=None
+        skorch callbacks (``skorch.callbacks.Callback`` instances) or
+        ``(name, callback)`` pairs, notified after the package's own (early
+        stopping and the divergence check) at every point skorch documents:
+        ``on_train_begin``/``end``, ``on_epoch_begin``/``end``,
+        ``on_batch_begin``/``end`` (``batch=``, ``training=``, and the step's
+        scalar ``loss`` and ``y_pred``) and ``on_grad_computed``
+        (``named_parameters=``, ``X=``, ``y=``, ``training=True``), e.g.
+        ``LRScheduler``, ``GradientNormClipping``, ``Checkpoint`` with
+        ``LoadInitState``, ``EpochScoring`` (see
+        :class:`~sklearn_mtl.callbacks.TaskScoring` for one task's score) or
+        ``TensorBoard``. A callback is named after its class (``_1``, ``_2``
+        appended to repeats) unless given a name; its parameters are
+        grid-searchable as ``callbacks__<name>__<param>``, and
+        ``callbacks__<name>`` replaces it. As in skorch, the callbacks are
+        used, and their state kept, as given (``clone`` copies them). The
+        per-batch hooks cost nothing when no callback overrides them.
 
     Attributes
     ----------
@@ -656,6 +372,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "affinity_every": [None, Interval(numbers.Integral, 1, None, closed="left"),
                            StrOptions({"auto"})],
+        "callbacks": [None, list],
     }
 
     def __init__(
@@ -692,6 +409,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         warm_start=False,
         affinity_every=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -724,6 +442,76 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.affinity_every = affinity_every
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------ params
+    def get_params(self, deep=True):
+        """Parameters of this estimator; with ``deep``, also each callback as
+        ``callbacks__<name>`` and its parameters as ``callbacks__<name>__<param>``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the parameters of sub-objects.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        try:
+            pairs = named_callbacks(self.callbacks) if isinstance(self.callbacks, list) else []
+        except ValueError:
+            pairs = []  # fit says what is wrong with them
+        if deep:
+            for name, callback in pairs:
+                params[f"callbacks__{name}"] = callback
+                if not isinstance(callback, type) and hasattr(callback, "get_params"):
+                    for key, value in callback.get_params(deep=False).items():
+                        params[f"callbacks__{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including ``callbacks__<name>`` (replace a callback)
+        and ``callbacks__<name>__<param>`` (a callback's parameter).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : MultiTaskClassifier
+        """
+        nested = {k: params.pop(k) for k in list(params) if k.startswith("callbacks__")}
+        super().set_params(**params)
+        if not nested:
+            return self
+        pairs = named_callbacks(self.callbacks)
+        position = {name: i for i, (name, _) in enumerate(pairs)}
+        replaced = {}
+        for key, value in nested.items():
+            name, _, sub = key[len("callbacks__"):].partition("__")
+            if name not in position:
+                raise ValueError(
+                    f"Invalid parameter {key!r}: there is no callback named {name!r}; the "
+                    f"callbacks are {list(position)}."
+                )
+            if not sub:
+                replaced[name] = value
+        if replaced:  # keep every callback's name and place
+            self.callbacks = [
+                (name, replaced[name]) if name in replaced else item
+                for (name, _), item in zip(pairs, self.callbacks)
+            ]
+            pairs = named_callbacks(self.callbacks)
+        by_name = dict(pairs)
+        for key, value in nested.items():
+            name, _, sub = key[len("callbacks__"):].partition("__")
+            if sub:
+                by_name[name].set_params(**{sub: value})
+        return self
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -734,104 +522,15 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------- fitting
-    def _sizes(self, name):
-        value = getattr(self, name)
-        sizes = [value] if isinstance(value, numbers.Integral) else list(value)
-        for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-                raise ValueError(f"{name} must hold positive integers; got {value!r}.")
-        return [int(size) for size in sizes]
-
-    def _architecture_object(self):
-        if isinstance(self.architecture, str):
-            return ARCHITECTURES[self.architecture]()
-        return self.architecture
-
-    def _weighting_object(self):
-        if isinstance(self.weighting, str):
-            return WEIGHTINGS[self.weighting]()
-        return clone(self.weighting)  # fitted state must not land on the user's object
-
-    def _embedding_object(self):
-        if isinstance(self.numerical_embedding, str):
-            return EMBEDDINGS[self.numerical_embedding]()
-        return self.numerical_embedding
-
-    def _trunk_object(self):
-        if isinstance(self.trunk, str):
-            factory = TRUNKS[self.trunk]
-            return None if factory is None else factory()
-        return self.trunk
-
     def _build_module(self, X, n_classes):
-        n_features = X.shape[1]
-        trunk = self._trunk_object()
-        if trunk is None and self.input_shape is not None:
-            raise ValueError(
-                f"input_shape={self.input_shape!r} is only read by a convolutional or "
-                "custom trunk, and trunk is None: set trunk='conv' (or a TorchTrunk), "
-                "or leave input_shape=None."
-            )
-        input_shape = resolve_input_shape(self.input_shape, n_features)
-        extractor = None if trunk is None else trunk.build(n_features, input_shape)
-        hidden = self._sizes("hidden_layer_sizes")
-        ensemble_size = self._resolve_ensemble_size()
-        if ensemble_size > 1 and not hidden:
-            raise ValueError(
-                f"ensemble_size={self.ensemble_size} needs at least one shared hidden "
-                "layer (the members differ by that layer's adapters); set "
-                "hidden_layer_sizes or ensemble_size=1."
-            )
-        _check_ensemble_memory(
-            ensemble_size, n_features if extractor is None else extractor.out_features, hidden
-        )
-        scaling = None
-        if self.input_scaling == "robust":
-            scaling = RobustScaling(*robust_statistics(X))
-        embedding = self._build_embedding(X, scaling, trunk)
-        shared = SharedTrunk(
-            extractor,
-            n_features,
-            hidden,
-            activation=self.activation,
-            dropout=self.dropout,
-            batch_norm=self.batch_norm,
-            ensemble_size=ensemble_size,
-            scaling=scaling,
-            embedding=embedding,
-        )
-        architecture = self._architecture_object()
-        block = architecture.build(shared.out_features, len(n_classes), activation=self.activation)
-        heads = architecture.build_heads(
-            block.out_features,
-            n_classes,
-            hidden_layer_sizes=self._sizes("head_hidden_layer_sizes"),
-            activation=self.activation,
-            dropout=self.dropout,
-        )
-        linear_path = LinearPath(n_features, sum(n_classes)) if self.linear_path else None
-        return MultiTaskModule(shared, block, heads, linear_path)
+        """The torch module for ``X`` and ``n_classes`` (``_build.build_module``)."""
+        return build_module(self, X, n_classes)
 
-    def _build_embedding(self, X, scaling, trunk):
-        """The numerical embedding's module, its statistics from the training
-        rows as the embedding reads them (after ``scaling``)."""
-        spec = self._embedding_object()
-        if spec is None:
-            return None
-        if trunk is not None:
-            raise ValueError(
-                f"numerical_embedding={self.numerical_embedding!r} embeds numerical "
-                f"features, but trunk={self.trunk!r} reads X as an image or through "
-                "its own module. Use numerical_embedding=None with a convolutional or "
-                "custom trunk."
-            )
-        # the strided sample that the scaling's own statistics are estimated on
-        rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
-        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows, dtype=np.float32)
-        if scaling is not None:
-            with torch.no_grad():
-                rows = scaling(torch.from_numpy(rows)).numpy()
-        return spec.build(rows)
+    def _make_net(self, X, encoding, task_weights, class_weights, seed, device,
+                  early_stopping=False, groups=None):
+        """A new, uninitialised net (``_build.make_net``)."""
+        return make_net(self, X, encoding, task_weights, class_weights, seed, device,
+                        early_stopping, groups)
 
     # parameters that shape the network: warm_start cannot change them
     _ARCHITECTURE_PARAMS = (
@@ -848,7 +547,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             if k.split("__")[0] in self._ARCHITECTURE_PARAMS and not hasattr(v, "get_params")
         }
         # the network's size, not how it was asked for: "auto" -> 4 changes nothing
-        snapshot["ensemble_size"] = self._resolve_ensemble_size()
+        snapshot["ensemble_size"] = resolve_ensemble_size(self)
         return snapshot
 
     def _can_warm_start(self, X, encoding):
@@ -944,24 +643,19 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         device = self.net_.device if continuing else _resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-        with _fixed_torch_seed(seed, device):
+        early_stopping = self._resolve_early_stopping(codes)
+
+        with fixed_torch_seed(seed, device):
             if continuing:
-                net = self.net_
-                net.task_weights = task_weights
-                net.class_weights = class_weights
-                # like MLPClassifier, take the current optimizer settings
-                for group in net.optimizer_.param_groups:
-                    group["lr"] = self.learning_rate_init
-                    if not (group.get("weighting") or group.get("linear_path")):
-                        group["weight_decay"] = self.weight_decay
+                net = continue_net(self, self.net_, task_weights, class_weights, seed,
+                                   early_stopping, group_codes)
             else:
-                net = self._make_net(X, encoding, task_weights, class_weights, seed, device)
+                net = self._make_net(X, encoding, task_weights, class_weights, seed, device,
+                                     early_stopping, group_codes)
                 net.initialize()
                 # a new network's linear path starts at the logistic regressions
                 # of the first fit's training rows (MultiTaskNet.get_split_datasets)
                 net.linear_path_pending_ = self.linear_path
-            early_stopping = self._resolve_early_stopping(codes)
-            self._set_callbacks(net, seed, early_stopping, group_codes)
             data = net.prepare_data(X, codes, sample_weight, scale=True)
             net.partial_fit(data, None)
 
@@ -976,8 +670,6 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping_ = early_stopping
         self.ensemble_size_ = int(net.module_.ensemble_size)
         interrupted = getattr(net, "interrupted_", False)
-        if interrupted and len(net.history) and "train_loss" not in net.history[-1]:
-            del net.history[-1]  # the epoch that Ctrl-C cut short
         self.n_iter_ = len(net.history)
         last = net.history[-1] if len(net.history) else {}
         self.applied_weights_ = np.array(
@@ -997,7 +689,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
             raise KeyboardInterrupt
-        if stopper.wait_ < self.n_iter_no_change:
+        if not stopper.stopped_:
             monitored = "validation" if early_stopping else "training"
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
@@ -1007,67 +699,11 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
-    def _make_net(self, X, encoding, task_weights, class_weights, seed, device):
-        module = self._build_module(X, encoding.n_classes)
-        return MultiTaskNet(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,  # unused: losses are per task
-            optimizer=torch.optim.AdamW,
-            **{f"optimizer__{k}": v for k, v in _optimizer_options(device).items()},
-            optimizer__lr=self.learning_rate_init,
-            optimizer__weight_decay=self.weight_decay,
-            optimizer__param_groups=[
-                ("linear_path.*", {"weight_decay": _LINEAR_PATH_WEIGHT_DECAY,
-                                   "linear_path": True}),
-            ],
-            batch_size=min(self.batch_size, X.shape[0]),
-            max_epochs=self.max_iter,
-            train_split=None,
-            device=device,
-            verbose=self.verbose,
-            task_names=list(encoding.task_names),
-            weighting=self._weighting_object(),
-            task_weights=task_weights,
-            class_weights=class_weights,
-            shuffle=self.shuffle,
-            seed=seed,
-            precision=self.precision,
-            label_smoothing=self.label_smoothing,
-        )
-
-    def _resolve_ensemble_size(self):
-        if self.ensemble_size != "auto":
-            return int(self.ensemble_size)
-        return _AUTO_ENSEMBLE_SIZE if self._sizes("hidden_layer_sizes") else 1
-
-    def _resolve_affinity_every(self, n_tasks):
-        if self.affinity_every == "auto":
-            return _AUTO_AFFINITY_STEPS_PER_TASK * n_tasks
-        return None if self.affinity_every is None else int(self.affinity_every)
-
     def _resolve_early_stopping(self, codes):
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
         n_labelled = int((codes >= 0).any(axis=1).sum())
         return n_labelled * self.validation_fraction >= _AUTO_MIN_VALIDATION_ROWS
-
-    def _set_callbacks(self, net, seed, early_stopping, groups=None):
-        if early_stopping:
-            net.train_split = ValidationSplit(self.validation_fraction, seed, groups)
-            monitor, restore = "valid_loss", True
-        else:
-            net.train_split = None
-            monitor, restore = "train_loss", False
-        net.max_epochs = self.max_iter
-        net.verbose = self.verbose
-        net.batch_size = self.batch_size
-        net.shuffle = self.shuffle
-        net.precision = self.precision
-        net.label_smoothing = self.label_smoothing
-        net.affinity_every = self._resolve_affinity_every(len(net.task_names))
-        stopper = StopOnPlateau(monitor, self.n_iter_no_change, self.tol, restore)
-        net.callbacks = [("stop_on_plateau", stopper)]
-        net.initialize_callbacks()
 
     # ----------------------------------------------------------- inference
     def _check_X(self, X):
@@ -1215,64 +851,19 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """Look-ahead affinity of every ordered pair of tasks, averaged over
         the measured steps (only with ``affinity_every``)."""
         check_is_fitted(self)
-        total = getattr(self.net_, "affinity_sum_", None)
-        if total is None:
+        probe = dict(self.net_.callbacks_).get("affinity_probe")
+        if probe is None or probe.affinity_ is None:
             raise AttributeError(
                 "task_affinity_ is only measured when the estimator is fitted with "
                 "affinity_every set (e.g. affinity_every='auto')."
             )
-        count = self.net_.affinity_count_
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return probe.affinity_
 
     @property
     def n_parameters_(self):
         """Number of trainable parameters of the fitted network."""
         check_is_fitted(self)
-        return _count_parameters(self.net_.module_)
+        return int(sum(p.numel() for p in self.net_.module_.parameters()))
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
-
-
-# torch's default generators are process-wide, and weight initialisation,
-# dropout, PCGrad's orders and RLW's draws all read them: fits running at the
-# same time in threads of one process take turns, so that each sees only its
-# own seed (reproducible, and the global state restored for the caller).
-_TORCH_RNG_LOCK = threading.RLock()
-
-
-class _fixed_torch_seed:
-    """Seed torch inside the block and restore the global RNG state after it,
-    holding the process-wide :data:`_TORCH_RNG_LOCK` meanwhile."""
-
-    def __init__(self, seed, device):
-        self.seed = seed
-        self.device = torch.device(device)
-
-    def __enter__(self):
-        _TORCH_RNG_LOCK.acquire()
-        try:
-            return self._seed()
-        except BaseException:
-            _TORCH_RNG_LOCK.release()
-            raise
-
-    def _seed(self):
-        devices = []
-        if self.device.type == "cuda":
-            index = self.device.index
-            devices = [torch.cuda.current_device() if index is None else index]
-        self._fork = torch.random.fork_rng(devices=devices)
-        self._fork.__enter__()
-        torch.random.default_generator.manual_seed(self.seed)
-        if self.device.type == "cuda":
-            torch.cuda.manual_seed(self.seed)
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            return self._fork.__exit__(*exc)
-        finally:
-            _TORCH_RNG_LOCK.release()
-

@@ -8,9 +8,9 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._callbacks import NoSharedParametersError
 from ._classifier import MultiTaskClassifier
-from ._net import NoSharedParametersError
-from ._targets import _split_columns
+from ._targets import _split_columns, default_task_names
 from .metrics import subset_accuracy
 
 
@@ -39,14 +39,14 @@ def resolve_groups(groups, task_names):
     position = {name: t for t, name in enumerate(names)}
     if isinstance(groups, (str, bytes)) or not hasattr(groups, "__iter__"):
         raise ValueError(
-            f"groups must be 'auto' or a list of groups, each a list of task names or "
+            f"task_groups must be 'auto' or a list of groups, each a list of task names or "
             f"indices; got {groups!r}."
         )
     resolved, owner = [], {}
     for g, group in enumerate(groups):
         if isinstance(group, (str, bytes, numbers.Integral)) or not hasattr(group, "__iter__"):
             raise ValueError(
-                f"groups[{g}] = {group!r} is not a list of tasks; write a group of one "
+                f"task_groups[{g}] = {group!r} is not a list of tasks; write a group of one "
                 f"task as [{group!r}]."
             )
         members = []
@@ -55,29 +55,29 @@ def resolve_groups(groups, task_names):
                 t = int(item)
                 if not 0 <= t < n_tasks:
                     raise ValueError(
-                        f"groups[{g}] names task index {t}, but Y has {n_tasks} task(s) "
+                        f"task_groups[{g}] names task index {t}, but Y has {n_tasks} task(s) "
                         f"{names}."
                     )
             elif isinstance(item, str):
                 if item not in position:
                     raise ValueError(
-                        f"groups[{g}] names unknown task {item!r}; the tasks are {names}."
+                        f"task_groups[{g}] names unknown task {item!r}; the tasks are {names}."
                     )
                 t = position[item]
             else:
                 raise ValueError(
-                    f"groups[{g}] holds {item!r}: a task is given by its name (str) or "
+                    f"task_groups[{g}] holds {item!r}: a task is given by its name (str) or "
                     "its index (int)."
                 )
             if t in owner:
                 raise ValueError(
-                    f"Task {names[t]!r} is in groups[{owner[t]}] and groups[{g}]: every "
+                    f"Task {names[t]!r} is in task_groups[{owner[t]}] and task_groups[{g}]: every "
                     "task must be in exactly one group."
                 )
             owner[t] = g
             members.append(t)
         if not members:
-            raise ValueError(f"groups[{g}] is empty: every group needs at least one task.")
+            raise ValueError(f"task_groups[{g}] is empty: every group needs at least one task.")
         resolved.append(members)
     missing = [names[t] for t in range(n_tasks) if t not in owner]
     if missing:
@@ -96,13 +96,13 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     one-column ``Y``), and answers like :class:`MultiTaskClassifier`:
     ``predict`` returns every task in the original column order,
     ``predict_proba`` a list in that order, ``score`` the same measure. With
-    ``groups="auto"``, the groups are chosen from the training data: a clone of
+    ``task_groups="auto"``, the groups are chosen from the training data: a clone of
     ``estimator`` is fitted on all tasks with ``affinity_every`` set, and
     :func:`~sklearn_mtl.grouping.suggest_task_groups` turns its measured task
     affinity into the groups (when that is one group of all tasks, the
     measuring fit is kept as its model: measuring does not change training).
 
-    ``groups`` is an ordinary parameter, so that ``GridSearchCV`` can compare
+    ``task_groups`` is an ordinary parameter, so that ``GridSearchCV`` can compare
     all tasks in one network (``[[0, 1, 2, 3]]``), one network per task
     (``[[0], [1], [2], [3]]``) and the suggested groups (``"auto"``) on the
     same folds.
@@ -111,24 +111,29 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     ----------
     estimator : estimator, default=None
         The multi-task classifier cloned for each group; None:
-        ``MultiTaskClassifier()``. With ``groups="auto"``, a
+        ``MultiTaskClassifier()``. With ``task_groups="auto"``, a
         :class:`MultiTaskClassifier` or a Pipeline ending in one (it must
         measure affinity); with explicit groups, any classifier that accepts
         a 2-D ``Y``.
-    groups : "auto" or list of list, default="auto"
+    task_groups : "auto" or list of list, default="auto"
         The groups, each a list of task names (DataFrame columns of ``Y``, or
         ``"task_0"``, ``"task_1"``, ...) or task indices (int positions);
-        every task in exactly one group.
+        every task in exactly one group. Called ``groups`` before 0.4.
+    groups : "deprecated"
+        The name of ``task_groups`` before 0.4: ``fit`` raises an error saying
+        so when it is set (``groups`` is the row groups of ``fit``, as in
+        scikit-learn). Removed in 0.5.
     max_groups : int, default=None
-        With ``groups="auto"``, the most groups allowed; None: no limit.
+        With ``task_groups="auto"``, the most groups allowed; None: no limit.
     affinity_every : int or "auto", default="auto"
-        With ``groups="auto"``, how often the measuring fit records affinity
+        With ``task_groups="auto"``, how often the measuring fit records affinity
         (``MultiTaskClassifier``'s ``affinity_every``).
 
     Attributes
     ----------
-    groups_ : list of list of str
-        The groups used, as task names.
+    task_groups_ : list of list of str
+        The groups used, as task names (also ``groups_``, its name before
+        0.4).
     estimators_ : list of estimator
         The fitted clone of each group, in the order of ``groups_``.
     classes_ : list of ndarray, or ndarray
@@ -143,10 +148,10 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Names of the features, when ``X`` has string column names.
     task_affinity_ : ndarray of shape (n_tasks, n_tasks)
-        With ``groups="auto"`` and several tasks: the measured affinity
+        With ``task_groups="auto"`` and several tasks: the measured affinity
         (``MultiTaskClassifier.task_affinity_``).
     grouping_ : TaskGrouping
-        With ``groups="auto"`` and several tasks: the advice the groups come
+        With ``task_groups="auto"`` and several tasks: the advice the groups come
         from, with their scores.
 
     See Also
@@ -166,9 +171,9 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     >>> X, Y = load_digits_multitask()
     >>> clf = GroupedMultiTaskClassifier(
     ...     MultiTaskClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=0),
-    ...     groups=[["digit", "parity"], ["ge5", "loops"]],
+    ...     task_groups=[["digit", "parity"], ["ge5", "loops"]],
     ... ).fit(X[:500] / 16, Y[:500])
-    >>> clf.groups_
+    >>> clf.task_groups_
     [['digit', 'parity'], ['ge5', 'loops']]
     >>> clf.predict(X[500:503] / 16).shape
     (3, 4)
@@ -176,18 +181,19 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "estimator": [None, HasMethods(["fit", "predict"])],
-        "groups": [StrOptions({"auto"}), list, tuple],
+        "task_groups": [StrOptions({"auto"}), list, tuple],
         "max_groups": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "affinity_every": [Interval(numbers.Integral, 1, None, closed="left"),
                            StrOptions({"auto"})],
     }
 
-    def __init__(self, estimator=None, *, groups="auto", max_groups=None,
-                 affinity_every="auto"):
+    def __init__(self, estimator=None, *, task_groups="auto", max_groups=None,
+                 affinity_every="auto", groups="deprecated"):
         self.estimator = estimator
-        self.groups = groups
+        self.task_groups = task_groups
         self.max_groups = max_groups
         self.affinity_every = affinity_every
+        self.groups = groups
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -220,6 +226,12 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : GroupedMultiTaskClassifier
         """
+        if not (isinstance(self.groups, str) and self.groups == "deprecated"):
+            raise TypeError(
+                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4 "
+                "(`groups` is the row groups of fit, as in scikit-learn): write "
+                f"task_groups={self.groups!r}."
+            )
         validate_data(self, X, skip_check_array=True, reset=True)
         if y is None:
             raise ValueError(
@@ -228,7 +240,7 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             )
         columns, names, one_dim = _split_columns(y)
         n_tasks = len(columns)
-        names = [f"task_{t}" for t in range(n_tasks)] if names is None else list(names)
+        names = default_task_names(n_tasks, one_dim) if names is None else list(names)
         if sample_weight is not None:
             fit_params = {**fit_params, "sample_weight": sample_weight}
         self.task_names_ = np.asarray(names, dtype=object)
@@ -238,12 +250,13 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(attribute, None)
 
         measured = None
-        if isinstance(self.groups, str):  # "auto"
+        if isinstance(self.task_groups, str):  # "auto"
             index_groups, measured = self._auto_groups(X, y, names, one_dim, fit_params)
         else:
-            index_groups = resolve_groups(self.groups, names)
+            index_groups = resolve_groups(self.task_groups, names)
         self._index_groups = index_groups
-        self.groups_ = [[names[t] for t in group] for group in index_groups]
+        self.task_groups_ = [[names[t] for t in group] for group in index_groups]
+        self.groups_ = self.task_groups_  # the name before 0.4
 
         if one_dim:
             self.estimators_ = [clone(self._estimator()).fit(X, y, **fit_params)]
@@ -268,7 +281,7 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         final = _final_step(model)
         if "affinity_every" not in final.get_params(deep=False):
             raise TypeError(
-                f"groups='auto' measures task affinity with a MultiTaskClassifier, but "
+                f"task_groups='auto' measures task affinity with a MultiTaskClassifier, but "
                 f"the estimator is a {type(final).__name__}; pass the groups "
                 "explicitly, or a MultiTaskClassifier (or a Pipeline ending in one)."
             )
@@ -277,12 +290,12 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             model.fit(X, y, **fit_params)
         except NoSharedParametersError:
             raise ValueError(
-                "groups='auto' chooses the groups from the task affinity measured "
+                "task_groups='auto' chooses the groups from the task affinity measured "
                 f"through the estimator's shared layers, but this {type(final).__name__} "
                 "shares no trainable parameter between tasks (no shared hidden layer, "
                 "trunk or shared expert), so there is no affinity to group its tasks "
-                "by. Pass groups explicitly (e.g. one group of all tasks, "
-                f"groups=[{names!r}]), or give the estimator shared layers (e.g. "
+                "by. Pass task_groups explicitly (e.g. one group of all tasks, "
+                f"task_groups=[{names!r}]), or give the estimator shared layers (e.g. "
                 "hidden_layer_sizes=(64,) instead of ())."
             ) from None
         grouping = suggest_task_groups(

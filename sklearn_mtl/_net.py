@@ -16,32 +16,22 @@ only the hooks below are replaced:
 """
 
 import contextlib
-import mmap
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.utils import TeeGenerator
 
-from ._affinity import lookahead_affinity, rewound_rng, rng_state
+from ._affinity import lookahead_affinity
+from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
+from ._data import BatchIterator, TensorData, _index_device, prepare_data, training_sample
 from ._linear_path import fit_linear_path
 from ._loss import task_losses
+from ._random import rewound_rng, rng_state
 from .modules._ensemble import combine_members, repeat_rows
 
-# Keep X on the GPU when it takes at most this share of the free memory.
-_DEVICE_MEMORY_SHARE = 0.5
-# The training rows are scaled once per fit (a float32 copy of X) up to this size;
-# beyond it, or for sparse or memory-mapped X, each batch is scaled as it is read.
-_SCALED_COPY_MAX_BYTES = 2**30
-_SCALE_CHUNK_ROWS = 65_536
 _PREDICT_BATCH_SIZE = 8192
-# the linear path's logistic regressions are fitted on at most this many rows
-_LINEAR_PATH_ROWS = 20_000
-# a mean training loss above the floor and this many times its start has diverged
-_DIVERGENCE_FACTOR = 10.0
-_DIVERGENCE_FLOOR = 50.0
 
 
 def task_key(prefix, task_name):
@@ -57,265 +47,20 @@ def weight_key(task_name):
     return f"weight[{task_name}]"
 
 
-# History key of an epoch's mean look-ahead affinity matrix (a nested list).
-AFFINITY_KEY = "task_affinity"
+# The hooks that run once per batch: notified only where someone listens.
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
-class TensorData(torch.utils.data.Dataset):
-    """Rows of ``X`` with their task codes and sample weights.
-
-    ``X`` is a float tensor (already on its device) or a scipy CSR matrix,
-    which is densified one batch at a time. A subset (the training or the
-    validation rows of an early-stopping split) keeps the full arrays and the
-    positions of its rows, ``rows``, so that splitting copies nothing: each
-    batch gathers its rows from the caller's ``X``, as without a split.
-    """
-
-    def __init__(self, X, codes=None, sample_weight=None, rows=None, scaled=False):
-        self.X = X
-        self.codes = codes
-        self.sample_weight = sample_weight
-        self.rows = rows
-        self.scaled = scaled  # X already went through the module's fixed input scaling
-
-    def __len__(self):
-        return self.X.shape[0] if self.rows is None else len(self.rows)
-
-    def __getitem__(self, i):
-        return self.batch(slice(i, i + 1))
-
-    def subset(self, index):
-        """The rows at ``index`` (a LongTensor), as a view: no data is copied."""
-        index = index.to(_index_device(self))
-        rows = index if self.rows is None else self.rows[index]
-        return TensorData(self.X, self.codes, self.sample_weight, rows, self.scaled)
-
-    def batch(self, index, device=None):
-        """``(X_batch, (codes_batch, weight_batch))`` for an index or a slice."""
-        if self.rows is not None:
-            index = self.rows[index]
-        X = self.X
-        if sp.issparse(X):
-            rows = index.cpu().numpy() if torch.is_tensor(index) else index
-            Xb = torch.from_numpy(X[rows].toarray())
-        else:
-            Xb = X[index]
-        if device is not None and Xb.device != device:
-            if Xb.device.type == "cpu" and device.type == "cuda":
-                Xb = Xb.pin_memory()
-            Xb = Xb.to(device, non_blocking=True)
-        codes = None if self.codes is None else self.codes[index]
-        weight = None if self.sample_weight is None else self.sample_weight[index]
-        if device is not None and codes is not None and codes.device != device:
-            codes = codes.to(device, non_blocking=True)
-            weight = None if weight is None else weight.to(device, non_blocking=True)
-        return Xb, (codes, weight)
+def mean_task_loss(losses, present):
+    """The mean of ``losses`` over the ``present`` tasks (0 when none is), as
+    a 0-d tensor on their device: no device-to-host read."""
+    present = present.to(losses.dtype)
+    return (losses * present).sum() / present.sum().clamp_min(1.0)
 
 
-class BatchIterator:
-    """Re-iterable mini-batches of a :class:`TensorData`.
-
-    skorch asks for the iterator once per ``fit``, so this must be iterable
-    many times (a generator would silently train a single epoch).
-    """
-
-    def __init__(self, data, batch_size, shuffle, generator, device):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.device = device
-
-    def _bounds(self):
-        n, size = len(self.data), self.batch_size
-        starts = list(range(0, n, size))
-        if len(starts) > 1 and n - starts[-1] == 1:
-            # a one-row batch breaks batch norm and gives a noisy step: merge it
-            starts.pop()
-        return list(zip(starts, starts[1:] + [n]))
-
-    def __len__(self):
-        return len(self._bounds())
-
-    def __iter__(self):
-        bounds = self._bounds()
-        if self.shuffle:
-            order = torch.randperm(
-                len(self.data), generator=self.generator, device=self.generator.device
-            )
-            index_device = _index_device(self.data)
-            if order.device != index_device:
-                order = order.to(index_device)
-            for start, stop in bounds:
-                yield self.data.batch(order[start:stop], self.device)
-        else:
-            for start, stop in bounds:
-                yield self.data.batch(slice(start, stop), self.device)
-
-
-def _worth_scaling_once(X, module):
-    """Whether the training rows should be scaled once rather than per batch:
-    the module has a fixed input scaling, and ``X`` is in memory (not a memory
-    map, whose copy would not fit) and small enough to copy."""
-    if not getattr(getattr(module, "trunk", None), "has_scaling", False):
-        return False
-    base = X
-    while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
-            return False
-        base = getattr(base, "base", None)
-    return X.nbytes <= _SCALED_COPY_MAX_BYTES
-
-
-def _scale_once(X, trunk):
-    """``trunk.scale`` applied to every row of the tensor ``X``, in chunks, into a
-    new tensor on ``X``'s device."""
-    out = torch.empty_like(X)
-    with torch.no_grad():
-        for start in range(0, X.shape[0], _SCALE_CHUNK_ROWS):
-            stop = start + _SCALE_CHUNK_ROWS
-            out[start:stop] = trunk.scale(X[start:stop])
-    return out
-
-
-def _training_sample(data, device, scale):
-    """``(X, codes, sample_weight)`` of at most ``_LINEAR_PATH_ROWS`` rows of
-    ``data`` (a strided sample), on ``device``, ``X`` through ``scale`` unless
-    already scaled."""
-    n = len(data)
-    index = torch.arange(0, n, max(1, n // _LINEAR_PATH_ROWS), device=_index_device(data))
-    Xb, (codes, weight) = data.batch(index, device)
-    Xb = Xb.float()
-    if not data.scaled:
-        with torch.no_grad():
-            Xb = scale(Xb)
-    return Xb, codes, weight
-
-
-def _index_device(data):
-    if sp.issparse(data.X):
-        return torch.device("cpu")
-    return data.X.device
-
-
-class ValidationSplit:
-    """Hold out a random ``fraction`` of the rows for validation.
-
-    Not stratified: skorch's default split stratifies on ``y``, which fails on
-    a 2-D target. With ``groups`` (one integer code per row of the full data),
-    whole groups are held out, so that no group has rows on both sides.
-    """
-
-    def __init__(self, fraction, seed, groups=None):
-        self.fraction = fraction
-        self.seed = seed
-        self.groups = groups
-
-    def __call__(self, dataset, y=None, **fit_params):
-        # rows without any label teach nothing and cannot validate: train on them
-        codes = dataset.codes if dataset.rows is None else dataset.codes[dataset.rows]
-        labelled = (codes >= 0).any(dim=1).cpu()
-        candidates = torch.nonzero(labelled).flatten()
-        unlabelled = torch.nonzero(~labelled).flatten()
-        n = len(candidates)
-        if n < 2:
-            raise ValueError(
-                "early_stopping needs at least 2 labelled samples to hold out a "
-                f"validation set; got {n}. Set early_stopping=False."
-            )
-        n_valid = min(max(int(round(self.fraction * n)), 1), n - 1)
-        generator = torch.Generator().manual_seed(self.seed)
-        if self.groups is not None:
-            return self._split_groups(dataset, labelled, n_valid, generator)
-        order = candidates[torch.randperm(n, generator=generator)]
-        train = torch.cat([order[n_valid:], unlabelled])
-        return dataset.subset(train), dataset.subset(order[:n_valid])
-
-    def _split_groups(self, dataset, labelled, n_valid, generator):
-        """Whole groups, in random order, until ``n_valid`` labelled rows are held out."""
-        groups = torch.as_tensor(self.groups)
-        if dataset.rows is not None:
-            groups = groups[dataset.rows.cpu()]
-        unique, inverse = torch.unique(groups, return_inverse=True)
-        if len(unique) < 2:
-            raise ValueError(
-                "early_stopping with groups needs at least 2 groups to hold out a "
-                f"validation set; got {len(unique)}. Pass more groups or set "
-                "early_stopping=False."
-            )
-        labelled_per_group = torch.bincount(inverse, weights=labelled.double(),
-                                            minlength=len(unique))
-        order = torch.randperm(len(unique), generator=generator)
-        cumulative = torch.cumsum(labelled_per_group[order], 0)
-        # at least one group, never all of them
-        n_groups = int(torch.searchsorted(cumulative, float(n_valid)).item()) + 1
-        n_groups = min(max(n_groups, 1), len(unique) - 1)
-        held_out = torch.zeros(len(unique), dtype=torch.bool)
-        held_out[order[:n_groups]] = True
-        valid_row = held_out[inverse] & labelled
-        train = torch.nonzero(~valid_row).flatten()
-        valid = torch.nonzero(valid_row).flatten()
-        return dataset.subset(train), dataset.subset(valid)
-
-
-class StopTraining(Exception):
-    """Raised by a callback to end training early.
-
-    Not ``KeyboardInterrupt`` (skorch's own idiom): skorch swallows that one,
-    so a user's Ctrl-C and a planned stop would look the same.
-    """
-
-
-class NoSharedParametersError(ValueError):
-    """Task affinity asked of a network whose tasks share no trainable
-    parameter (so that a caller, such as ``GroupedMultiTaskClassifier``, can
-    say what to change in its own terms)."""
-
-
-class StopOnPlateau(Callback):
-    """Stop when a monitored loss has not improved by ``tol`` for
-    ``patience`` epochs; optionally restore the best epoch's weights.
-
-    The saved weights are dropped at the end of training so that a pickled
-    net holds no device-bound tensor outside skorch's own CUDA-aware state.
-    """
-
-    def __init__(self, monitor, patience, tol, restore_best):
-        self.monitor = monitor
-        self.patience = patience
-        self.tol = tol
-        self.restore_best = restore_best
-
-    def initialize(self):
-        self.best_score_ = np.inf
-        self.best_epoch_ = 0
-        self.wait_ = 0
-        self.best_state_ = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        # warm_start continues from the current model; start counting afresh
-        self.initialize()
-
-    def on_epoch_end(self, net, **kwargs):
-        score = net.history[-1, self.monitor]
-        improved = score < self.best_score_ - self.tol
-        net.history.record(self.monitor + "_best", bool(score < self.best_score_))
-        if score < self.best_score_:
-            self.best_score_ = score
-            self.best_epoch_ = len(net.history)
-            if self.restore_best:
-                self.best_state_ = {
-                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
-                }
-        self.wait_ = 0 if improved else self.wait_ + 1
-        if self.wait_ >= self.patience:
-            raise StopTraining
-
-    def on_train_end(self, net, **kwargs):
-        if self.restore_best and self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
-        self.best_state_ = None
+def _overrides(obj, hook, base):
+    """Whether ``type(obj)`` defines ``hook`` other than as ``base`` does."""
+    return getattr(type(obj), hook, None) is not getattr(base, hook)
 
 
 class MultiTaskNet(NeuralNet):
@@ -330,6 +75,8 @@ class MultiTaskNet(NeuralNet):
     task_names : list of str
     weighting : BaseWeighting
     task_weights : ndarray of shape (n_tasks,)
+        Given to the weighting strategy's ``setup``, which owns them from then
+        on (``weighting.set_task_weights`` changes them).
     class_weights : list of (ndarray or None)
     shuffle : bool
     seed : int
@@ -338,9 +85,6 @@ class MultiTaskNet(NeuralNet):
         "bfloat16": forward passes run under ``torch.autocast`` in bf16.
     label_smoothing : float
         Label smoothing of every task's training cross-entropy.
-    affinity_every : int or None
-        Measure the look-ahead task affinity (:mod:`sklearn_mtl._affinity`)
-        every this many optimizer steps; None: never.
 
     With an ensemble module (``module.ensemble_size = k > 1``), each member is
     trained on every row (the task loss is the mean over members of their
@@ -351,7 +95,7 @@ class MultiTaskNet(NeuralNet):
     def __init__(
         self, module, *args, task_names=(), weighting=None, task_weights=None,
         class_weights=None, shuffle=True, seed=0, precision="float32",
-        label_smoothing=0.0, affinity_every=None, **kwargs
+        label_smoothing=0.0, **kwargs
     ):
         super().__init__(module, *args, **kwargs)
         self.task_names = list(task_names)
@@ -362,7 +106,6 @@ class MultiTaskNet(NeuralNet):
         self.seed = seed
         self.precision = precision
         self.label_smoothing = label_smoothing
-        self.affinity_every = affinity_every
 
     @property
     def _default_callbacks(self):
@@ -376,10 +119,11 @@ class MultiTaskNet(NeuralNet):
         # on_train_end, which restores the best epoch), so that the estimator
         # can re-raise it once the fitted state is set.
         self.interrupted_ = False
-        self._start_loss = None  # the first batch's loss, at the initial weights
+        self.initial_loss_ = None  # the first batch's mean task loss, at the initial weights
         scaled = getattr(X, "scaled", False)
         trunk = self.module_.trunk
         context = trunk.scaled_inputs() if scaled else contextlib.nullcontext()
+        self._in_fit = True
         try:
             with context:
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
@@ -387,54 +131,79 @@ class MultiTaskNet(NeuralNet):
             return self
         except KeyboardInterrupt:
             self.interrupted_ = True
+            history = self.history
+            if len(history) and "train_loss" not in history[-1]:
+                del history[-1]  # the epoch that Ctrl-C cut short
             raise
+        finally:
+            self._in_fit = False
+
+    def notify(self, method_name, **cb_kwargs):
+        """skorch's ``notify``; a planned stop (:class:`StopTraining`) raised in
+        ``on_epoch_end`` takes effect once every callback has seen the epoch."""
+        if method_name != "on_epoch_end":
+            return super().notify(method_name, **cb_kwargs)
+        stop = None
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            try:
+                getattr(callback, method_name)(self, **cb_kwargs)
+            except StopTraining as exc:
+                stop = exc
+        if stop is not None:
+            raise stop
+
+    # ------------------------------------------------------------ callbacks
+    def _find_listeners(self):
+        """For each per-batch hook, the objects that override it: this net
+        (when a subclass does) and its callbacks, in skorch's order."""
+        listeners = {}
+        for hook in _BATCH_HOOKS:
+            found = [self] if _overrides(self, hook, NeuralNet) else []
+            found += [cb for _, cb in self.callbacks_ if _overrides(cb, hook, Callback)]
+            listeners[hook] = found
+        return listeners
+
+    def _listeners(self, hook):
+        listeners = self.__dict__.get("_hook_listeners")
+        if listeners is None:  # outside fit: whoever calls a step gets every hook
+            listeners = self._find_listeners() if hasattr(self, "callbacks_") else {}
+        return listeners.get(hook, ())
+
+    def _notify_listeners(self, listeners, hook, **kwargs):
+        """skorch's ``notify`` restricted to ``listeners`` (which see the same
+        arguments, in the same order, as with ``notify``)."""
+        for listener in listeners:
+            getattr(listener, hook)(self, **kwargs)
 
     # ----------------------------------------------------------------- data
     def _device(self):
         return torch.device(self.device)
 
     def prepare_data(self, X, codes=None, sample_weight=None, scale=False):
-        """Move the data to where batches will be sliced from, once.
-
-        With ``scale``, a dense in-memory ``X`` of at most
-        ``_SCALED_COPY_MAX_BYTES`` goes through the module's fixed input
-        scaling here, once, into a copy (the caller's ``X`` is untouched), so
-        that no batch pays for it again; the result says so (``scaled``).
-        """
-        device = self._device()
-        scaled = False
-        if not sp.issparse(X):
-            scale = scale and _worth_scaling_once(X, self.module_)
-            with warnings.catch_warnings():
-                # read-only input (a memmap): we never write to it, so share it
-                warnings.filterwarnings("ignore", message="The given NumPy array")
-                X = torch.from_numpy(X)
-            if device.type == "cuda":
-                free, _ = torch.cuda.mem_get_info(device)
-                if X.element_size() * X.nelement() <= _DEVICE_MEMORY_SHARE * free:
-                    X = X.to(device)
-                else:
-                    X = X.pin_memory()
-            if scale:
-                X, scaled = _scale_once(X, self.module_.trunk), True
-        index_device = device if (not sp.issparse(X) and X.device == device) else None
-        target_device = index_device or torch.device("cpu")
-        if codes is not None:
-            codes = torch.from_numpy(codes).to(target_device)
-        if sample_weight is not None:
-            sample_weight = torch.from_numpy(sample_weight).to(target_device)
-        return TensorData(X, codes, sample_weight, scaled=scaled)
+        """The data as a :class:`~sklearn_mtl._data.TensorData` on the training
+        device (see :func:`~sklearn_mtl._data.prepare_data`)."""
+        return prepare_data(X, codes, sample_weight, self._device(), self.module_, scale)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         path = getattr(self.module_, "linear_path", None)
         if path is not None and getattr(self, "linear_path_pending_", False):
-            Xs, codes, weight = _training_sample(dataset_train, self._device(),
+            Xs, codes, weight = training_sample(dataset_train, self._device(),
                                                 self.module_.trunk.scale)
             fit_linear_path(path, Xs, codes, self.module_.split_sizes,
                             self._class_weights_on(self._device()), weight)
             self.linear_path_pending_ = False
         return dataset_train, dataset_valid
+
+    def load_params(self, f_params=None, *args, checkpoint=None, **kwargs):
+        """skorch's ``load_params``; loaded module weights hold the linear path's
+        too, so that a new network's path is not fitted over them (a
+        ``LoadInitState`` resuming a fit)."""
+        super().load_params(f_params, *args, checkpoint=checkpoint, **kwargs)
+        if f_params is not None or (checkpoint is not None
+                                    and getattr(checkpoint, "f_params", None) is not None):
+            self.linear_path_pending_ = False
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
@@ -469,9 +238,10 @@ class MultiTaskNet(NeuralNet):
                 bytes(generator.get_state().numpy().tobytes()),
             )
         state.pop("_class_weights_dev", None)
+        state.pop("_hook_listeners", None)
         state.pop("_shared", None)
         state.pop("_specific", None)
-        state.pop("_affinity_epoch", None)  # device tensors, only during training
+        state.pop("_affinity_probe", None)
         # `module` is the very object `module_` (already in skorch's device-aware
         # state); pickled plainly, a CUDA-trained one would not load on a CPU.
         if state.get("module") is not None and not isinstance(state["module"], type):
@@ -487,8 +257,13 @@ class MultiTaskNet(NeuralNet):
         super().initialize_module()
         # the weighting strategy may hold device tensors (learnable weights):
         # let skorch save and load it with a map_location, like the module
-        if "weighting" not in self.cuda_dependent_attributes_:
-            self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + ["weighting"]
+        # Callbacks too: an LRScheduler holds the optimizer, whose state is on
+        # the training device; pickled plainly, a CUDA-trained net would not
+        # load on a CPU-only machine (and the scheduler would hold a copy of
+        # the optimizer rather than the net's own).
+        for name in ("weighting", "callbacks_"):
+            if name not in self.cuda_dependent_attributes_:
+                self.cuda_dependent_attributes_ = self.cuda_dependent_attributes_ + [name]
         # the strategy's state exists before the optimizer, which trains its
         # learnable parameters
         device = self._device()
@@ -534,9 +309,6 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self._generator = None
-        # look-ahead affinities summed over every measured step of this
-        # network's life (warm_start fits add to them), and their counts
-        self.affinity_sum_ = self.affinity_count_ = None
         return self
 
     def _class_weights_on(self, device):
@@ -549,42 +321,26 @@ class MultiTaskNet(NeuralNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        self._hook_listeners = self._find_listeners()
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
-        self.weighting.task_weights_ = torch.as_tensor(
-            self.task_weights, dtype=torch.float32, device=device
-        )
         self._shared, self._specific = self._split_parameters()
-        self._affinity_epoch = None
-        if self.affinity_every is not None:
-            self._start_affinity(device)
+        names = {id(p): name for name, p in self.module_.named_parameters()}
+        self._shared_names = [names[id(p)] for p in self._shared]
+        # the one callback that measures inside the step: it needs the step's
+        # graph of task losses, which no skorch hook carries
+        self._affinity_probe = next(
+            (cb for _, cb in self.callbacks_ if isinstance(cb, AffinityProbe)
+             and cb.every is not None), None)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
+        self._hook_listeners = None
         self._class_weights_dev = None
         self._shared = self._specific = None
-        self._affinity_epoch = None
+        self._affinity_probe = None
 
     # ------------------------------------------------------ task affinity
-    def _start_affinity(self, device):
-        if not self._shared:
-            raise NoSharedParametersError(
-                f"affinity_every={self.affinity_every!r} measures how a step on the "
-                "shared parameters for one task changes the other tasks' losses, but "
-                "this network has no trainable shared parameters (no shared hidden "
-                "layer, trunk or shared expert). Add hidden_layer_sizes or a trunk, "
-                "or set affinity_every=None."
-            )
-        n_tasks = len(self.task_names)
-        if self.affinity_sum_ is None or self.affinity_sum_.shape != (n_tasks, n_tasks):
-            self.affinity_sum_ = np.zeros((n_tasks, n_tasks))
-            self.affinity_count_ = np.zeros((n_tasks, n_tasks), dtype=np.int64)
-        zeros = torch.zeros((n_tasks, n_tasks), dtype=torch.float64, device=device)
-        self._affinity_epoch = [zeros, zeros.clone()]  # sum, count: read once per epoch
-        self._affinity_step = 0
-        names = {id(p): name for name, p in self.module_.named_parameters()}
-        self._shared_names = [names[id(p)] for p in self._shared]
-
     def _shared_lrs(self):
         """The learning rate of each shared parameter, from its optimizer group."""
         by_id = {}
@@ -611,7 +367,7 @@ class MultiTaskNet(NeuralNet):
         Z : Tensor of shape (n_tasks, n_tasks), see
             :func:`~sklearn_mtl._affinity.lookahead_affinity`.
         """
-        if not hasattr(self, "_shared_names"):
+        if getattr(self, "_shared_names", None) is None:
             names = {id(p): name for name, p in self.module_.named_parameters()}
             self._shared_names = [names[id(p)] for p in self._shared]
         module = self.module_
@@ -623,31 +379,24 @@ class MultiTaskNet(NeuralNet):
                 replaced.update(zip(self._shared_names, values))
                 with self.autocast():
                     logits = torch.func.functional_call(module, replaced, (Xb,))
-                return self.get_loss(logits, yb, training=True)[0]
+                return self.get_task_losses(logits, yb, training=True)[0]
 
             return lookahead_affinity(
                 losses, present, self._shared, self._shared_lrs(), lookahead_losses
             )
 
-    def _record_affinity(self, Z):
-        total, count = self._affinity_epoch
-        seen = torch.isfinite(Z)
-        total += torch.where(seen, Z, torch.zeros_like(Z)).double()
-        count += seen.double()
+    def get_task_losses(self, y_pred, y_true, training=False):
+        """The vector of task losses of a batch and each task's labelled-row count.
 
-    def _end_affinity_epoch(self):
-        """Record the epoch's mean matrix in the history (NaN where no step was
-        measured) and add the epoch's sums to the network's totals."""
-        total, count = (t.cpu().numpy() for t in self._affinity_epoch)
-        self.affinity_sum_ += total
-        self.affinity_count_ += count.astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        self.history.record(AFFINITY_KEY, mean.tolist())
-        self._affinity_epoch[0].zero_()
-        self._affinity_epoch[1].zero_()
+        ``y_true`` is a batch's ``(codes, sample_weight)``. In training, an
+        ensemble's ``y_pred`` has one row per member and row; each row's labels
+        are repeated for its members.
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+        Returns
+        -------
+        losses : Tensor of shape (n_tasks,)
+        denominators : Tensor of shape (n_tasks,)
+        """
         codes, weight = y_true
         k = self.module_.ensemble_size
         if training and k > 1:
@@ -659,6 +408,12 @@ class MultiTaskNet(NeuralNet):
             label_smoothing=self.label_smoothing if training else 0.0,
         )
 
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """skorch's contract: one scalar, the mean of the task losses over the
+        tasks labelled in the batch (the per-batch ``train_loss``)."""
+        losses, denominators = self.get_task_losses(y_pred, y_true, training=training)
+        return mean_task_loss(losses, denominators > 0)
+
     def ensemble_logits(self, Xb):
         """The forward pass seen from outside: the ensemble's log-probabilities
         when the module has members, else its logits."""
@@ -666,35 +421,58 @@ class MultiTaskNet(NeuralNet):
         k = self.module_.ensemble_size
         return logits if k == 1 else combine_members(logits, k, self.module_.split_sizes)
 
+    def evaluation_step(self, batch, training=False):
+        """skorch's forward pass of ``predict_proba`` and ``forward``: the
+        ensemble's output (one row per input row), as in validation."""
+        self.check_is_fitted()
+        Xb = batch[0]
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.ensemble_logits(Xb)
+
     def train_step(self, batch, **fit_params):
+        """One optimizer step; keeps skorch's contract: the returned dict holds
+        the scalar ``loss`` (when a callback listens to ``on_batch_end``) and
+        ``y_pred`` (the module's output: with an ensemble, one row per member
+        and row), and ``on_grad_computed`` is notified between the backward
+        pass and the optimizer step."""
         # train/eval mode is set once per epoch in run_single_epoch
         self.optimizer_.zero_grad(set_to_none=True)
         Xb, yb = batch
-        measure = getattr(self, "_affinity_epoch", None) is not None and (
-            self._affinity_step % self.affinity_every == 0)
-        if self._affinity_epoch is not None:
-            self._affinity_step += 1
+        probe = getattr(self, "_affinity_probe", None)
+        measure = probe is not None and probe.due()
         rng_before = rng_state(self._device()) if measure else None
-        logits = self.infer(Xb)
-        losses, denominators = self.get_loss(logits, yb, training=True)
+        logits = self.infer(Xb, **fit_params)
+        losses, denominators = self.get_task_losses(logits, yb, training=True)
         present = denominators > 0
-        if getattr(self, "_start_loss", 0.0) is None and bool(present.any()):  # once a fit
-            self._start_loss = float(losses.detach()[present].mean())
+        if getattr(self, "initial_loss_", 0.0) is None and bool(present.any()):  # once a fit
+            self.initial_loss_ = float(losses.detach()[present].mean())
         if measure:
-            self._record_affinity(self.task_affinity(Xb, yb, losses, present, rng_before))
+            probe.record(self.task_affinity(Xb, yb, losses, present, rng_before))
         weights = self.weighting.backward(losses, present, self._shared, self._specific)
+        listeners = self._listeners("on_grad_computed")
+        if listeners:
+            self._notify_listeners(
+                listeners, "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                X=Xb, y=yb, batch=batch, training=True,
+            )
         self.optimizer_.step()
-        return {
+        step = {
             "losses": losses.detach(),
             "denominators": denominators.detach(),
             "weights": weights.detach(),
+            "y_pred": logits.detach(),
         }
+        if self._listeners("on_batch_end") or not getattr(self, "_in_fit", False):
+            step["loss"] = mean_task_loss(step["losses"], present)
+        return step
 
     def validation_step(self, batch, **fit_params):
         Xb, yb = batch
         with torch.inference_mode():
             logits = self.ensemble_logits(Xb)
-            losses, denominators = self.get_loss(logits, yb, training=False)
+            losses, denominators = self.get_task_losses(logits, yb, training=False)
             codes = yb[0]
             correct = torch.stack(
                 [
@@ -705,22 +483,55 @@ class MultiTaskNet(NeuralNet):
                 ]
             )
             labelled = (codes >= 0).sum(0)
+            if self._listeners("on_batch_end") or not getattr(self, "_in_fit", False):
+                loss = mean_task_loss(losses, denominators > 0)
+            else:
+                loss = None
         return {
+            "loss": loss,
             "losses": losses,
             "denominators": denominators,
             "correct": correct,
             "labelled": labelled,
+            "y_pred": logits,  # the ensemble's output, as predict_proba sees it
         }
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch over ``iterator``, with the losses summed on the
+        device and read back once per epoch.
+
+        ``on_batch_begin`` and ``on_batch_end`` are only notified when a
+        callback (or a subclass) overrides them; the history's per-batch rows
+        (skorch's ``<prefix>_loss`` and ``<prefix>_batch_size``) are then
+        written as each batch ends, and otherwise all at once at the end of
+        the epoch, from one device-to-host read.
+        """
         if iterator is None:
             return
         self._set_training(training)
+        begin = self._listeners("on_batch_begin")
+        end = self._listeners("on_batch_end")
+        history = self.history
         loss_sum = denominator_sum = correct = labelled = weight_sum = None
+        batch_losses, batch_denominators, batch_sizes = [], [], []
         n_batches = 0
         for batch in iterator:
-            step = step_fn(batch)
+            if begin or end:
+                history.new_batch()  # what skorch's own on_batch_begin does
+            if begin:
+                self._notify_listeners(begin, "on_batch_begin", batch=batch,
+                                       training=training)
+            step = step_fn(batch, **fit_params)
             n_batches += 1
+            if end:
+                history.record_batch(prefix + "_loss", step["loss"].item())
+                history.record_batch(prefix + "_batch_size", len(batch[0]))
+                self._notify_listeners(end, "on_batch_end", batch=batch,
+                                       training=training, **step)
+            else:
+                batch_losses.append(step["losses"])
+                batch_denominators.append(step["denominators"])
+                batch_sizes.append(len(batch[0]))
             if "weights" in step:
                 weight_sum = step["weights"] if weight_sum is None else weight_sum + step["weights"]
             weighted = step["losses"] * step["denominators"]
@@ -732,10 +543,12 @@ class MultiTaskNet(NeuralNet):
             if "correct" in step:
                 correct = step["correct"] if correct is None else correct + step["correct"]
                 labelled = step["labelled"] if labelled is None else labelled + step["labelled"]
+        if batch_sizes:
+            self._record_batches(prefix, batch_losses, batch_denominators, batch_sizes)
+        history.record(prefix + "_batch_count", n_batches)
         # one device -> host transfer per epoch
         per_task = (loss_sum / denominator_sum.clamp_min(1e-12)).tolist()
         observed = (denominator_sum > 0).tolist()
-        history = self.history
         for name, value, seen in zip(self.task_names, per_task, observed):
             history.record(task_key(prefix, name), value if seen else float("nan"))
         seen_values = [v for v, s in zip(per_task, observed) if s]
@@ -744,20 +557,10 @@ class MultiTaskNet(NeuralNet):
         if weight_sum is not None:
             for name, value in zip(self.task_names, (weight_sum / n_batches).tolist()):
                 history.record(weight_key(name), value)
-        if training and getattr(self, "_affinity_epoch", None) is not None:
-            self._end_affinity_epoch()
         if training:
             self.weighting.end_epoch(
                 np.array([v if s else np.nan for v, s in zip(per_task, observed)])
             )
-        if training and not np.isfinite(mean_loss):
-            raise ValueError(
-                f"Training diverged at epoch {len(history)}: the training loss is "
-                f"{mean_loss}. Lower learning_rate_init, or scale X (for example "
-                "with StandardScaler)."
-            )
-        if training:
-            self._check_divergence(mean_loss)
         if correct is not None:
             rates = (correct.double() / labelled.clamp_min(1).double()).tolist()
             seen_rates = [r for r, c in zip(rates, labelled.tolist()) if c]
@@ -765,29 +568,17 @@ class MultiTaskNet(NeuralNet):
                 f"{prefix}_acc", float(np.mean(seen_rates)) if seen_rates else float("nan")
             )
 
-    def _check_divergence(self, mean_loss):
-        """Stop when the training loss has grown far beyond where it started.
-
-        Beyond ``_DIVERGENCE_FACTOR`` times both the loss at the initial
-        weights (the first batch's) and a uniform guess's (``log(n_classes)``),
-        and above ``_DIVERGENCE_FLOOR``, the steps are too large: training that
-        works lowers the loss, even from the huge first losses of unscaled
-        features. Checked from the first epoch on, so that a loss that explodes
-        within it is caught there.
-        """
+    def _record_batches(self, prefix, losses, denominators, sizes):
+        """skorch's per-batch history rows of an epoch, written at its end: the
+        mean task loss of each batch (as ``get_loss``) and its row count."""
+        losses, denominators = torch.stack(losses), torch.stack(denominators)
+        present = (denominators > 0).to(losses.dtype)
+        means = ((losses * present).sum(1) / present.sum(1).clamp_min(1.0)).tolist()
         history = self.history
-        uniform = float(np.mean(np.log(np.maximum(self.module_.split_sizes, 2))))
-        first = getattr(self, "_start_loss", None)
-        first = mean_loss if first is None else first
-        start = max(first, uniform)
-        if mean_loss > _DIVERGENCE_FLOOR and mean_loss > _DIVERGENCE_FACTOR * start:
-            raise ValueError(
-                f"Training diverged at epoch {len(history)}: the mean training loss "
-                f"rose to {mean_loss:.4g}, from {first:.4g} at the initial weights "
-                f"({uniform:.3g} for a uniform guess). Lower learning_rate_init (now "
-                f"{self.optimizer_.param_groups[0]['lr']:g}), or scale X (for example "
-                "with StandardScaler)."
-            )
+        for loss, size in zip(means, sizes):
+            history.new_batch()
+            history.record_batch(prefix + "_loss", loss)
+            history.record_batch(prefix + "_batch_size", size)
 
     # ------------------------------------------------------------ inference
     def _batched(self, X, function):

@@ -40,6 +40,12 @@ def _column_name(name):
     return str(name)
 
 
+def default_task_names(n_tasks, one_dimensional):
+    """Task names when ``Y`` has none: ``"y"`` for a 1-D ``y``, else
+    ``"task_0"``, ``"task_1"``, ... (every estimator of the package)."""
+    return ["y"] if one_dimensional else [f"task_{t}" for t in range(n_tasks)]
+
+
 def _split_columns(Y):
     """Return (list of 1-D columns, task names or None, one_dimensional).
 
@@ -205,9 +211,7 @@ def encode_targets(Y):
     columns, names, one_dim = _split_columns(Y)
     n_tasks = len(columns)
     if names is None:
-        names = np.array(
-            ["y"] if one_dim else [f"task_{t}" for t in range(n_tasks)], dtype=object
-        )
+        names = np.array(default_task_names(n_tasks, one_dim), dtype=object)
     n_samples = len(columns[0])
     codes = np.full((n_samples, n_tasks), MISSING, dtype=np.int64)
     classes = []

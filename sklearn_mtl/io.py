@@ -38,10 +38,12 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from ._classifier import MultiTaskClassifier, _resolve_device
+from ._callbacks import AffinityProbe
+from ._classifier import MultiTaskClassifier
 from ._grouped import GroupedMultiTaskClassifier
 from ._optional import require
 from ._targets import TaskEncoding
+from ._validation import _resolve_device
 from .architectures import ARCHITECTURES
 from .embeddings import EMBEDDINGS
 from .grouping import TaskGrouping
@@ -360,10 +362,7 @@ def _describe_estimator(estimator, tensors, prefix, where):
             "state_dict_keys": keys,
             "seed": int(net.seed),
             "history": encode(list(map(dict, net.history)), f"{where}.history_"),
-            "affinity": encode(
-                [getattr(net, "affinity_sum_", None), getattr(net, "affinity_count_", None)],
-                f"{where}.task_affinity_",
-            ),
+            "affinity": encode(_affinity_totals(net), f"{where}.task_affinity_"),
         }
     else:
         node["estimators"] = [
@@ -372,6 +371,14 @@ def _describe_estimator(estimator, tensors, prefix, where):
             for i, est in enumerate(estimator.estimators_)
         ]
     return node
+
+
+def _affinity_totals(net):
+    """``[sum, count]`` of the network's affinity probe, ``[None, None]`` without one."""
+    probe = dict(net.callbacks_).get("affinity_probe")
+    if probe is None:
+        return [None, None]
+    return [probe.sum_, probe.count_]
 
 
 def _placeholder_module(estimator):
@@ -778,7 +785,12 @@ def _build_network(estimator, network, tensors, used, device, where):
     module.eval()
     net.history = History(decode(network["history"], f"{where}.history_"))
     affinity_sum, affinity_count = decode(network["affinity"], f"{where}.task_affinity_")
-    net.affinity_sum_, net.affinity_count_ = affinity_sum, affinity_count
+    if affinity_sum is not None:
+        probe = dict(net.callbacks_).get("affinity_probe")
+        if probe is None:  # measured in an earlier fit only: keep the results
+            probe = AffinityProbe(None).initialize()
+            net.callbacks_.append(("affinity_probe", probe))
+        probe.sum_, probe.count_ = affinity_sum, affinity_count
     estimator.net_ = net
     estimator._fitted_architecture = estimator._architecture()
     estimator._fitted_device_param = estimator.device

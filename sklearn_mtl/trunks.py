@@ -22,7 +22,7 @@ from torch import nn
 from ._constraints import Sizes, as_sizes
 from .modules import ConvFeatures
 
-__all__ = ["TRUNKS", "BaseTrunk", "ConvTrunk", "TorchTrunk"]
+__all__ = ["TRUNKS", "BaseTrunk", "ConvTrunk", "MLPTrunk", "TorchTrunk"]
 
 
 class BaseTrunk(BaseEstimator):
@@ -38,6 +38,9 @@ class BaseTrunk(BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+    #: whether the network still reads the columns of X as numerical features
+    #: (False: pixels, or whatever a custom module reads)
+    reads_features = False
 
     def build(self, n_features, input_shape):
         """Validate the parameters and make the torch module.
@@ -75,6 +78,32 @@ class BaseTrunk(BaseEstimator):
         raise NotImplementedError(
             f"{type(self).__name__} must implement _build(n_features, input_shape)."
         )
+
+
+class MLPTrunk(BaseTrunk):
+    """No feature extractor (``trunk="mlp"``, the same as ``trunk=None``): the
+    shared hidden layers read the columns of ``X`` as numerical features."""
+
+    #: the columns of X reach the network as features (numerical embeddings
+    #: apply; an image shape means nothing)
+    reads_features = True
+
+    def build(self, n_features, input_shape):
+        """No module: returns None.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the rows of ``X`` (unused).
+        input_shape : tuple of int or None
+            Unused.
+
+        Returns
+        -------
+        None
+        """
+        self._validate_params()
+        return None
 
 
 def resolve_input_shape(input_shape, n_features):
@@ -252,7 +281,7 @@ class TorchTrunk(BaseTrunk):
         return wrapped
 
 
-#: The names ``trunk=`` accepts: name -> trunk class, or None for no feature
-#: extractor (``"mlp"``: the shared hidden layers read ``X``, as ``trunk=None``).
-#: The one place a new trunk is registered.
-TRUNKS = {"mlp": None, "conv": ConvTrunk}
+#: The names ``trunk=`` accepts: name -> trunk class (``"mlp"``: no feature
+#: extractor, the shared hidden layers read ``X``, as with ``trunk=None``). The
+#: one place a new trunk is registered.
+TRUNKS = {"mlp": MLPTrunk, "conv": ConvTrunk}

@@ -9,11 +9,12 @@ import torch
 from conftest import TINY
 
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl._affinity import lookahead_affinity, rng_state, set_rng_state
+from sklearn_mtl._affinity import lookahead_affinity
+from sklearn_mtl._random import rng_state, set_rng_state
 from sklearn_mtl.datasets import make_multitask_classification
 from sklearn_mtl.grouping import suggest_task_groups
 
-TINY = dict(TINY, hidden_layer_sizes=(32,), max_iter=4, batch_size=64, early_stopping=False)
+MEASURED = dict(TINY, hidden_layer_sizes=(32,), max_iter=4, batch_size=64, early_stopping=False)
 
 
 def test_lookahead_affinity_matches_hand_computation():
@@ -59,7 +60,7 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
     and leaves parameters, buffers and the RNG as the step found them."""
     X, Y = make_multitask_classification(200, n_features=8, n_informative=4, n_tasks=3,
                                          random_state=0)
-    clf = MultiTaskClassifier(**TINY, **options).fit(X, Y)
+    clf = MultiTaskClassifier(**{**MEASURED, **options}).fit(X, Y)
     net = clf.net_
     for group in net.optimizer_.param_groups:
         group["lr"] = 0.3  # a large step: affinities far above float32 noise
@@ -68,7 +69,7 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
     net._set_training(True)
     Xb, yb = _batch(net, X[:64], Y[:64])
     start = rng_state("cpu")
-    losses, denominators = net.get_loss(net.infer(Xb), yb, training=True)
+    losses, denominators = net.get_task_losses(net.infer(Xb), yb, training=True)
     after_forward = rng_state("cpu")
     before_state = copy.deepcopy(net.module_.state_dict())
     Z = net.task_affinity(Xb, yb, losses, denominators > 0, start).numpy()
@@ -81,13 +82,13 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
         module = copy.deepcopy(net.module_)
         shared = [p for p in module.shared_parameters() if p.requires_grad]
         set_rng_state(start, "cpu")
-        own = net.get_loss(module(Xb), yb, training=True)[0]
+        own = net.get_task_losses(module(Xb), yb, training=True)[0]
         grads = torch.autograd.grad(own[i], shared)
         with torch.no_grad():
             for p, g in zip(shared, grads):
                 p -= 0.3 * g
             set_rng_state(start, "cpu")
-            stepped = net.get_loss(module(Xb), yb, training=True)[0]
+            stepped = net.get_task_losses(module(Xb), yb, training=True)[0]
         expected[i] = 1 - (stepped / own.detach()).numpy()
     np.testing.assert_allclose(Z, expected, rtol=1e-4, atol=1e-6)
     assert np.abs(expected).max() > 1e-3
@@ -96,7 +97,7 @@ def test_net_affinity_equals_explicit_lookahead_steps(options):
 def test_measuring_affinity_does_not_change_training():
     X, Y = make_multitask_classification(300, n_features=8, n_informative=4, n_tasks=3,
                                          random_state=0)
-    options = dict(TINY, dropout=0.2, batch_norm=True, max_iter=3)
+    options = dict(MEASURED, dropout=0.2, batch_norm=True, max_iter=3)
     plain = MultiTaskClassifier(**options).fit(X, Y)
     torch_state = torch.get_rng_state()
     measured = MultiTaskClassifier(**options, affinity_every=1).fit(X, Y)
@@ -110,13 +111,13 @@ def test_measuring_affinity_does_not_change_training():
 def test_affinity_attributes_and_history():
     X, Y = make_multitask_classification(300, n_features=8, n_informative=4, n_tasks=3,
                                          random_state=0)
-    clf = MultiTaskClassifier(**TINY, affinity_every=2).fit(X, Y)
+    clf = MultiTaskClassifier(**MEASURED, affinity_every=2).fit(X, Y)
     A = clf.task_affinity_
     assert A.shape == (3, 3) and np.isfinite(A).all()
     per_epoch = np.array(clf.history_[:, "task_affinity"])
     assert per_epoch.shape == (clf.n_iter_, 3, 3)
     # 5 batches per epoch, measured every 2 steps over 4 epochs: steps 0, 2, ..., 18
-    counts = clf.net_.affinity_count_
+    counts = dict(clf.net_.callbacks_)["affinity_probe"].count_
     assert (counts == 10).all()
     # the fitted matrix is the mean over steps: here equal counts per epoch (3, 2, 3, 2)
     weights = np.array([3, 2, 3, 2])[:, None, None]
@@ -128,8 +129,8 @@ def test_affinity_attributes_and_history():
 def test_affinity_every_auto_scales_with_tasks():
     X, Y = make_multitask_classification(120, n_features=8, n_informative=4, n_tasks=4,
                                          random_state=0)
-    clf = MultiTaskClassifier(**TINY, affinity_every="auto").fit(X, Y)
-    assert clf.net_.affinity_every == 3 * 4
+    clf = MultiTaskClassifier(**MEASURED, affinity_every="auto").fit(X, Y)
+    assert dict(clf.net_.callbacks_)["affinity_probe"].every == 3 * 4
     assert clf.task_affinity_.shape == (4, 4)
 
 
@@ -139,7 +140,7 @@ def test_missing_labels_skip_pairs_never_labelled_together():
     Y = Y.astype(float)
     Y[64:, 1] = np.nan  # task 1 labelled only in the first 64 rows
     Y[:64, 2] = np.nan  # task 2 only in the last 64
-    clf = MultiTaskClassifier(**TINY, affinity_every=1, shuffle=False).fit(X, Y)
+    clf = MultiTaskClassifier(**MEASURED, affinity_every=1, shuffle=False).fit(X, Y)
     A = clf.task_affinity_
     assert np.isnan(A[1, 2]) and np.isnan(A[2, 1])
     assert np.isfinite(A[0, 1]) and np.isfinite(A[2, 0])

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import (
 from torch import nn
 
 from sklearn_mtl import MultiTaskClassifier
+from sklearn_mtl._build import resolve_trunk
 from sklearn_mtl.architectures import ARCHITECTURES, PLE, BaseArchitecture, HardSharing, MMoE
 from sklearn_mtl.modules import LinearHeads, MMoEBlock, PLEBlock, TaskHeads
 from sklearn_mtl.modules._mlp import ACTIVATIONS
@@ -196,7 +197,7 @@ def test_invalid_architecture_or_trunk_parameter_names_it(params, owner, paramet
     X, Y = _tiny_problem()
     with pytest.raises(InvalidParameterError,
                        match=rf"The '{parameter}' parameter of {owner} must be"):
-        MultiTaskClassifier(**TINY, **params).fit(X, Y)
+        MultiTaskClassifier(**{**TINY, **params}).fit(X, Y)
 
 
 def test_ple_needs_an_expert_per_gate():
@@ -209,7 +210,7 @@ def test_ple_needs_an_expert_per_gate():
 
 def _registered():
     objects = {f"architecture {name}": factory() for name, factory in ARCHITECTURES.items()}
-    objects.update({f"trunk {name}": cls() for name, cls in TRUNKS.items() if cls is not None})
+    objects.update({f"trunk {name}": cls() for name, cls in TRUNKS.items()})
     return objects
 
 
@@ -234,15 +235,14 @@ def test_experts_use_the_estimators_activation(architecture):
 def test_trunk_names_are_the_registry(monkeypatch):
     X, Y = _tiny_problem(n_features=4)
     for name, cls in TRUNKS.items():
-        trunk = MultiTaskClassifier(trunk=name)._trunk_object()
-        assert trunk is None if cls is None else type(trunk) is cls
+        assert type(resolve_trunk(name)) is cls
         MultiTaskClassifier(**TINY, trunk=name).fit(X, Y)  # the estimator accepts each name
     with pytest.raises(InvalidParameterError, match="The 'trunk' parameter") as error:
         MultiTaskClassifier(**TINY, trunk="resnet").fit(X, Y)
     assert all(repr(name) in str(error.value) for name in TRUNKS)
     # the estimator looks names up in the registry, not in a list of its own
     monkeypatch.setitem(TRUNKS, "tiny", lambda: TorchTrunk(TinyNet, width=3))
-    assert MultiTaskClassifier(trunk="tiny")._trunk_object().get_params()["width"] == 3
+    assert resolve_trunk("tiny").get_params()["width"] == 3
 
 
 class SeparateHeads(HardSharing):
@@ -355,3 +355,19 @@ def test_warm_start_refuses_a_changed_architecture(digits):
     clf.set_params(architecture__n_experts=3)
     with pytest.raises(ValueError, match=r"cannot change \['architecture'\]"):
         clf.fit(X[:100], Y[:100])
+
+
+def test_every_registry_maps_names_to_classes():
+    from sklearn_mtl.architectures import ARCHITECTURES, CGC, PLE
+    from sklearn_mtl.embeddings import EMBEDDINGS
+    from sklearn_mtl.weighting import WEIGHTINGS
+
+    for registry in (ARCHITECTURES, TRUNKS, EMBEDDINGS, WEIGHTINGS):
+        assert all(isinstance(value, type) for value in registry.values())
+    # "cgc" is PLE with one level: the same network
+    torch.manual_seed(0)
+    a = CGC(n_shared_experts=1).build(6, 3, activation="relu")
+    torch.manual_seed(0)
+    b = PLE(n_levels=1, n_shared_experts=1).build(6, 3, activation="relu")
+    x = torch.randn(4, 6)
+    torch.testing.assert_close(a(x), b(x))

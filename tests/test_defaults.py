@@ -16,9 +16,12 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskClassifier
 
-TINY = dict(TINY, max_iter=3)
+# this file tests the defaults themselves: TINY without the options it pins
+SHORT = {k: v for k, v in TINY.items()
+         if k not in ("ensemble_size", "early_stopping", "input_scaling")}
+SHORT["max_iter"] = 3
 # the unit-scale warning is for networks that read X as given
-UNSCALED = dict(TINY, input_scaling=None)
+UNSCALED = dict(SHORT, input_scaling=None)
 
 
 def _data(n, n_features=5, seed=0):
@@ -30,11 +33,11 @@ def _data(n, n_features=5, seed=0):
 
 def test_auto_early_stopping_turns_on_from_100_labelled_rows():
     X, Y = _data(100)
-    clf = MultiTaskClassifier(**TINY).fit(X, Y)
+    clf = MultiTaskClassifier(**SHORT).fit(X, Y)
     assert clf.early_stopping_ is True
     assert "valid_loss" in clf.history_[-1]
 
-    clf = MultiTaskClassifier(**TINY).fit(X[:99], Y[:99])
+    clf = MultiTaskClassifier(**SHORT).fit(X[:99], Y[:99])
     assert clf.early_stopping_ is False
     assert "valid_loss" not in clf.history_[-1]
 
@@ -43,20 +46,20 @@ def test_auto_early_stopping_counts_labelled_rows_and_fraction():
     X, Y = _data(150)
     Y = Y.astype(float)
     Y[90:] = np.nan  # 60 rows without any label cannot validate
-    clf = MultiTaskClassifier(**TINY).fit(X, Y)
+    clf = MultiTaskClassifier(**SHORT).fit(X, Y)
     assert clf.early_stopping_ is False  # 150 rows, but 90 labelled x 0.1 < 10
     Y[90:100, 1] = 1  # one label is enough for a row to count
-    clf = MultiTaskClassifier(**TINY).fit(X, Y)
+    clf = MultiTaskClassifier(**SHORT).fit(X, Y)
     assert clf.early_stopping_ is True
     # a larger fraction reaches 10 validation rows sooner
-    clf = MultiTaskClassifier(validation_fraction=0.2, **TINY).fit(X[:50], Y[:50])
+    clf = MultiTaskClassifier(validation_fraction=0.2, **SHORT).fit(X[:50], Y[:50])
     assert clf.early_stopping_ is True
 
 
 @pytest.mark.parametrize("value", [True, False])
 def test_explicit_early_stopping_is_obeyed(value):
     X, Y = _data(30 if value else 300)
-    clf = MultiTaskClassifier(early_stopping=value, **TINY).fit(X, Y)
+    clf = MultiTaskClassifier(**{**SHORT, "early_stopping": value}).fit(X, Y)
     assert clf.early_stopping_ is value
     assert ("valid_loss" in clf.history_[-1]) is value
 
@@ -104,11 +107,11 @@ def test_unscaled_warning_only_on_a_fresh_fit():
 def test_early_stopping_split_copies_no_features():
     # early stopping is on by default: holding out validation rows must not
     # copy X, the batches gather their rows from the caller's array
-    from sklearn_mtl._net import ValidationSplit
+    from sklearn_mtl._data import ValidationSplit
 
     X, Y = _data(200)
     X = np.ascontiguousarray(X, dtype=np.float32)
-    clf = MultiTaskClassifier(**TINY).fit(X, Y)
+    clf = MultiTaskClassifier(**SHORT).fit(X, Y)
     codes = np.where(Y >= 0, Y, -1).astype(np.int64)
     data = clf.net_.prepare_data(X, codes)
     train, valid = ValidationSplit(0.1, seed=0)(data)

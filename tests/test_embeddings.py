@@ -127,8 +127,8 @@ def test_registry_names_match_the_classes():
 @pytest.mark.parametrize("ensemble_size", [1, 3])
 def test_embeddings_train_with_ensembles_and_embed(digits, embedding, ensemble_size):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(**TINY, numerical_embedding=embedding,
-                              ensemble_size=ensemble_size).fit(X, Y)
+    clf = MultiTaskClassifier(**{**TINY, "ensemble_size": ensemble_size},
+                              numerical_embedding=embedding).fit(X, Y)
     net = clf.net_.module_
     assert net.trunk.embedding.out_features == X.shape[1] * (
         3 if not isinstance(embedding, str) else 16)
@@ -249,8 +249,9 @@ def test_linear_path_starts_at_each_tasks_logistic_regression():
 
 def test_linear_path_is_fitted_on_the_training_rows_only(digits):
     X, Y, _, _ = digits
-    clf = MultiTaskClassifier(**{**FAST, "max_iter": 1}, linear_path=True, ensemble_size=1,
-                              early_stopping=True, learning_rate_init=1e-12,
+    clf = MultiTaskClassifier(**{**FAST, "max_iter": 1, "ensemble_size": 1,
+                                 "early_stopping": True}, linear_path=True,
+                              learning_rate_init=1e-12,
                               validation_fraction=0.5).fit(X, Y)
     assert not clf.net_.linear_path_pending_
     weight = clf.net_.module_.linear_path.weight.detach().clone()

@@ -13,12 +13,8 @@ from sklearn.datasets import load_wine
 
 from sklearn_mtl import MultiTaskClassifier
 from sklearn_mtl._loss import task_losses
-from sklearn_mtl.modules._ensemble import (
-    PackedLinear,
-    RobustScaling,
-    combine_members,
-    robust_statistics,
-)
+from sklearn_mtl.modules._ensemble import PackedLinear, combine_members
+from sklearn_mtl.modules._scaling import RobustScaling, robust_statistics
 
 
 def test_packed_linear_is_k_independent_linear_layers():
@@ -77,7 +73,7 @@ def test_label_smoothing_by_hand():
 
 def test_ensemble_predicts_the_mean_of_its_members_probabilities(digits):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(ensemble_size=3, **FAST).fit(X, Y)
+    clf = MultiTaskClassifier(**{**FAST, "ensemble_size": 3}).fit(X, Y)
     module = clf.net_.module_
     module.eval()
     with torch.no_grad():
@@ -95,8 +91,8 @@ def test_ensemble_predicts_the_mean_of_its_members_probabilities(digits):
 
 def test_ensemble_is_reproducible_and_pickles(digits):
     X, Y, X_test, _ = digits
-    a = MultiTaskClassifier(ensemble_size=2, **FAST).fit(X[:300], Y[:300])
-    b = MultiTaskClassifier(ensemble_size=2, **FAST).fit(X[:300], Y[:300])
+    a = MultiTaskClassifier(**{**FAST, "ensemble_size": 2}).fit(X[:300], Y[:300])
+    b = MultiTaskClassifier(**{**FAST, "ensemble_size": 2}).fit(X[:300], Y[:300])
     np.testing.assert_array_equal(a.predict_proba(X_test)[0], b.predict_proba(X_test)[0])
     loaded = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(loaded.predict(X_test), a.predict(X_test))
@@ -104,12 +100,14 @@ def test_ensemble_is_reproducible_and_pickles(digits):
 
 def test_auto_ensemble_has_four_members_with_hidden_layers_else_one(digits):
     X, Y, _, _ = digits
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=2)).fit(X[:100], Y[:100])
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, ensemble_size="auto"))
+    clf.fit(X[:100], Y[:100])
     assert clf.ensemble_size_ == 4
     assert clf.net_.module_.ensemble_size == 4
     from sklearn_mtl.architectures import MMoE
 
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, hidden_layer_sizes=()),
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, hidden_layer_sizes=(),
+                                     ensemble_size="auto"),
                               architecture=MMoE(n_experts=2)).fit(X[:100], Y[:100])
     assert clf.ensemble_size_ == 1
 
@@ -151,7 +149,7 @@ def test_new_parameters_cannot_change_under_warm_start(digits):
 
 
 def test_groups_keep_each_group_on_one_side_of_the_validation_split():
-    from sklearn_mtl._net import TensorData, ValidationSplit
+    from sklearn_mtl._data import TensorData, ValidationSplit
 
     rng = np.random.RandomState(0)
     groups = np.repeat(np.arange(40), 5)  # 40 units, 5 rows each
@@ -234,8 +232,8 @@ def test_an_informative_column_of_extreme_floats_is_used():
     X = np.column_stack([np.where(y == 1, 3e38, -3e38), rng.normal(size=200)])
     X = X.astype(np.float32)
     X_before = X.copy()
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=10), ensemble_size=1,
-                              early_stopping=False, input_scaling="robust")
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=10, ensemble_size=1,
+                                     early_stopping=False, input_scaling="robust"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's finite check
         clf.fit(X, y)
@@ -249,7 +247,7 @@ def test_an_informative_column_of_extreme_floats_is_used():
 
 def test_warm_start_takes_auto_and_its_resolved_size_as_the_same(digits):
     X, Y, _, _ = digits
-    clf = MultiTaskClassifier(warm_start=True, **dict(FAST, max_iter=2))
+    clf = MultiTaskClassifier(warm_start=True, **dict(FAST, max_iter=2, ensemble_size="auto"))
     clf.fit(X[:100], Y[:100])
     assert clf.ensemble_size_ == 4
     clf.set_params(ensemble_size=4)  # what "auto" resolved to: the same network
@@ -271,7 +269,7 @@ def test_groups_with_missing_labels_are_refused(digits, missing, dtype):
     groups[42] = missing
     groups = groups.astype(dtype)
     before = groups.copy()
-    clf = MultiTaskClassifier(**dict(FAST, max_iter=2), early_stopping=True)
+    clf = MultiTaskClassifier(**dict(FAST, max_iter=2, early_stopping=True))
     with pytest.raises(ValueError, match=r"groups contains 2 missing value\(s\).*row 7"):
         clf.fit(X[:100], Y[:100], groups=groups)
     pd.testing.assert_series_equal(groups, before)

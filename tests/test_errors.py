@@ -126,8 +126,13 @@ def test_batch_norm_survives_a_trailing_one_row_batch():
     # 41 rows with batch_size 8 leave one row for the last batch
     X41 = np.vstack([X, X[:1]])
     Y41 = pd.concat([Y, Y.iloc[:1]])
-    clf = fit(batch_norm=True, batch_size=8).fit(X41, Y41)
+    # one network (an ensemble sees k rows per row) and no validation split:
+    # every training batch reaches batch norm as it is cut
+    clf = fit(batch_norm=True, batch_size=8, ensemble_size=1, early_stopping=False)
+    clf.fit(X41, Y41)
     assert clf.predict(X41).shape == (41, 2)
+    sizes = [row["train_batch_size"] for row in clf.history_[-1, "batches"]]
+    assert sum(sizes) == 41 and min(sizes) >= 2 and sizes[-1] == 9  # the row joined a batch
 
 
 def test_gradient_weighting_without_shared_layers_says_so():

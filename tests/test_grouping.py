@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from sklearn_mtl import GroupedMultiTaskClassifier, MultiTaskClassifier
 from sklearn_mtl.datasets import make_multitask_classification
@@ -208,8 +208,8 @@ def problem():
 def test_grouped_predictions_follow_the_original_order(problem):
     X, Y = problem
     clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                     groups=[["z", "w"], [1], ["y"]]).fit(X, Y)
-    assert clf.groups_ == [["z", "w"], ["x"], ["y"]]
+                                     task_groups=[["z", "w"], [1], ["y"]]).fit(X, Y)
+    assert clf.task_groups_ == [["z", "w"], ["x"], ["y"]]
     assert list(clf.task_names_) == ["w", "x", "y", "z"] and clf.n_tasks_ == 4
     # each group's own model, fitted alone, predicts the same columns
     alone = MultiTaskClassifier(**SMALL).fit(X, Y[["z", "w"]])
@@ -234,14 +234,17 @@ def test_grouped_missing_labels_and_pickle(problem):
     Y.loc[::3, "w"] = np.nan
     Y.loc[1::4, "x"] = None
     clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                     groups=[[0, 1], [2, 3]]).fit(X, Y)
+                                     task_groups=[[0, 1], [2, 3]]).fit(X, Y)
     loaded = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
-    assert 0.0 <= clf.score(X, Y) <= 1.0
+    # subset accuracy over the labelled entries of each row
+    Y_pred, labelled = clf.predict(X), Y.notna().to_numpy()
+    right = (Y_pred.astype(object) == Y.to_numpy()) | ~labelled
+    assert clf.score(X, Y) == pytest.approx(np.mean(right.all(axis=1)))
 
 
 @pytest.mark.parametrize("groups, message", [
-    ([[0, 1], [1, 2, 3]], "Task 'x' is in groups\\[0\\] and groups\\[1\\]"),
+    ([[0, 1], [1, 2, 3]], "Task 'x' is in task_groups\\[0\\] and task_groups\\[1\\]"),
     ([[0, 1], [2]], r"Task\(s\) \['z'\] are in no group"),
     ([["w", "x"], ["y", "q"]], "unknown task 'q'"),
     ([[0, 1], [2, 7]], "task index 7"),
@@ -250,7 +253,7 @@ def test_grouped_missing_labels_and_pickle(problem):
 ])
 def test_grouped_validates_groups(problem, groups, message):
     X, Y = problem
-    clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), groups=groups)
+    clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), task_groups=groups)
     with pytest.raises(ValueError, match=message):
         clf.fit(X, Y)
 
@@ -265,12 +268,12 @@ def test_grouped_auto_measures_and_groups():
     X, Y = _duplicated_tasks()
     base = MultiTaskClassifier(hidden_layer_sizes=(32,), max_iter=8, random_state=0)
     clf = GroupedMultiTaskClassifier(base, affinity_every=1).fit(X, Y)
-    assert clf.groups_ == [["task_0", "task_2"], ["task_1", "task_3"]]
+    assert clf.task_groups_ == [["task_0", "task_2"], ["task_1", "task_3"]]
     assert isinstance(clf.grouping_, TaskGrouping)
     assert clf.task_affinity_.shape == (4, 4)
     assert base.affinity_every is None  # the user's estimator is left alone
     capped = clone(clf).set_params(max_groups=1).fit(X, Y)
-    assert capped.groups_ == [["task_0", "task_1", "task_2", "task_3"]]
+    assert capped.task_groups_ == [["task_0", "task_1", "task_2", "task_3"]]
     # one group of all tasks: the measuring fit is the model, equal to a plain fit
     plain = clone(base).fit(X, Y)
     np.testing.assert_array_equal(capped.predict_proba(X)[0], plain.predict_proba(X)[0])
@@ -285,7 +288,7 @@ def test_grouped_auto_needs_an_estimator_that_measures():
     with pytest.raises(TypeError, match="pass the groups explicitly"):
         clf.fit(X, Y)
     # explicit groups work with any multi-output classifier
-    clf.set_params(groups=[[0, 2], [1, 3]]).fit(X, Y)
+    clf.set_params(task_groups=[[0, 2], [1, 3]]).fit(X, Y)
     assert clf.predict(X).shape == (400, 4)
 
 
@@ -295,24 +298,35 @@ def test_grouped_one_dimensional_y():
     assert clf.predict(X).shape == (400,)
     assert clf.predict_proba(X).shape == (400, 2)
     np.testing.assert_array_equal(clf.classes_, [0, 1])
-    assert clf.groups_ == [["task_0"]]
+    assert clf.task_groups_ == [["y"]] and list(clf.task_names_) == ["y"]  # as MultiTaskClassifier
 
 
 def test_grid_search_compares_groupings_on_the_same_folds():
     X, Y = _duplicated_tasks()
     search = GridSearchCV(
         GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL), affinity_every=1),
-        {"groups": [[[0, 1, 2, 3]], [[0], [1], [2], [3]], "auto"]},
+        {"task_groups": [[[0, 1, 2, 3]], [[0], [1], [2], [3]], "auto"]},
         cv=KFold(2, shuffle=True, random_state=0),
     ).fit(X, Y)
     assert len(search.cv_results_["params"]) == 3
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # each candidate is scored on the same folds as it would be alone
+    folds = KFold(2, shuffle=True, random_state=0)
+    alone = [
+        cross_val_score(MultiTaskClassifier(**SMALL), X, Y, cv=folds),
+        cross_val_score(GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
+                                                   task_groups=[[0], [1], [2], [3]]),
+                        X, Y, cv=folds),
+    ]
+    for candidate, scores in enumerate(alone):
+        found = [search.cv_results_[f"split{k}_test_score"][candidate] for k in range(2)]
+        np.testing.assert_allclose(found, scores)
+    assert not np.allclose(alone[0], alone[1])  # the groupings are different models
 
 
 def test_compare_single_task_accepts_grouped_on_either_side():
     X, Y = _duplicated_tasks()
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[0, 2], [1, 3]])
+                                         task_groups=[[0, 2], [1, 3]])
     result = compare_single_task(grouped, X[:200], Y[:200], cv=2)
     assert result.multitask_scores.shape == (2, 4)
     assert result.multitask_n_parameters == sum(
@@ -322,6 +336,15 @@ def test_compare_single_task_accepts_grouped_on_either_side():
                                   baseline=GroupedMultiTaskClassifier(
                                       MultiTaskClassifier(**SMALL)))
     assert np.isfinite(against.single_task_scores).all()
+
+
+def test_the_old_name_of_task_groups_says_so():
+    X, Y = _duplicated_tasks()
+    with pytest.raises(TypeError, match=r"renamed `task_groups`.*task_groups=\[\[0\], \[1"):
+        GroupedMultiTaskClassifier(groups=[[0], [1, 2, 3]]).fit(X, Y)
+    clf = GroupedMultiTaskClassifier().set_params(groups=[[0], [1, 2, 3]])
+    with pytest.raises(TypeError, match="renamed `task_groups`"):
+        clf.fit(X, Y)
 
 
 def test_advice_on_a_matrix_of_strings_names_the_affinity_matrix():
@@ -352,11 +375,12 @@ def test_no_measured_pair_keeps_one_group_and_says_so():
 def test_grouped_auto_without_shared_layers_says_what_to_change():
     X, Y = _duplicated_tasks()
     clf = GroupedMultiTaskClassifier(MultiTaskClassifier(**dict(SMALL, hidden_layer_sizes=())))
-    with pytest.raises(ValueError, match=r"groups='auto' .* shares no trainable parameter") as info:
+    with pytest.raises(ValueError,
+                       match=r"task_groups='auto' .* shares no trainable parameter") as info:
         clf.fit(X, Y)
     message = str(info.value)
     assert "affinity_every=" not in message  # a value the user never set
-    assert "groups=[['task_0', 'task_1', 'task_2', 'task_3']]" in message
+    assert "task_groups=[['task_0', 'task_1', 'task_2', 'task_3']]" in message
     # the groups it suggests work
-    clf.set_params(groups=[["task_0", "task_1", "task_2", "task_3"]]).fit(X, Y)
+    clf.set_params(task_groups=[["task_0", "task_1", "task_2", "task_3"]]).fit(X, Y)
     assert clf.predict(X).shape == (400, 4)

@@ -132,10 +132,10 @@ def test_round_trip_one_dimensional_y_and_fitted_attributes(digits):
 def test_round_trip_grouped_and_pipeline(digits):
     X, Y, X_test, _ = digits
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[0, 2], [1], [3]]).fit(X[:300], Y[:300])
+                                         task_groups=[[0, 2], [1], [3]]).fit(X[:300], Y[:300])
     loaded = load(_saved(grouped))
     _assert_same_predictions(grouped, loaded, X_test[:50])
-    assert loaded.groups_ == grouped.groups_
+    assert loaded.task_groups_ == grouped.task_groups_
 
     pytest.importorskip("skops")
     pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**SMALL)).fit(
@@ -405,12 +405,12 @@ def test_round_trip_dataframes_keep_feature_and_task_names(digits_frame):
 
 
 @pytest.mark.parametrize("options", [
-    dict(numerical_embedding="piecewise_linear", linear_path=True),
+    dict(numerical_embedding="piecewise_linear", linear_path=True, ensemble_size=4),
     dict(numerical_embedding=PeriodicEmbedding(n_frequencies=4), ensemble_size=1),
 ])
 def test_round_trip_numerical_embeddings_and_linear_path(digits, options):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(**SMALL, **options).fit(X[:300], Y[:300])
+    clf = MultiTaskClassifier(**{**SMALL, **options}).fit(X[:300], Y[:300])
     loaded = load(_saved(clf))
     _assert_same_predictions(clf, loaded, X_test[:100])
     # the bins come from the file, not from the placeholder rows of the rebuild

@@ -29,7 +29,7 @@ from sklearn_mtl.metrics import (
     task_scoring,
 )
 
-TINY = dict(TINY, max_iter=10)
+TRAINED = dict(TINY, max_iter=10)
 TASKS = ["digit", "parity", "ge5", "loops"]
 
 
@@ -288,7 +288,7 @@ def _with_missing(Y, seed=0):
 def test_subset_accuracy_equals_multitask_score_with_missing_labels():
     X, Y = _digits()
     Y = _with_missing(Y)
-    clf = MultiTaskClassifier(**TINY).fit(X[100:], Y[100:])
+    clf = MultiTaskClassifier(**TRAINED).fit(X[100:], Y[100:])
     X_test, Y_test = X[:100], Y[:100]
     Y_pred = clf.predict(X_test)
     expected = clf.score(X_test, Y_test)
@@ -310,7 +310,7 @@ def test_subset_accuracy_equals_multitask_score_with_missing_labels():
 
 def _peer(name):
     if name == "MultiTaskClassifier":
-        return MultiTaskClassifier(**TINY), {"hidden_layer_sizes": [(8,), (16,)]}
+        return MultiTaskClassifier(**TRAINED), {"hidden_layer_sizes": [(8,), (16,)]}
     if name == "MultiOutputClassifier":
         return MultiOutputClassifier(LogisticRegression()), {"estimator__C": [0.01, 1.0]}
     if name == "RandomForestClassifier":
@@ -412,7 +412,7 @@ def test_task_by_name_from_dataframe_columns_equals_task_by_index():
 def test_task_by_name_from_the_estimators_task_names(pipeline):
     X, Y = _digits()
     frame = pd.DataFrame(Y, columns=TASKS)
-    estimator = MultiTaskClassifier(**TINY)
+    estimator = MultiTaskClassifier(**TRAINED)
     if pipeline:
         estimator = make_pipeline(StandardScaler(), estimator)
     estimator.fit(X[100:], frame[100:])

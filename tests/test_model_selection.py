@@ -135,10 +135,10 @@ def test_compare_on_digits_with_missing_labels_and_plots(digits):
     assert result.task_names == ["digit", "parity"]
     assert result.multitask_scores.shape == result.single_task_scores.shape == (3, 2)
     assert np.all((result.multitask_scores > 0.5) & (result.multitask_scores <= 1))
-    # four members of the shared layer (ensemble_size="auto"), one set of heads
-    assert result.multitask_n_parameters == 4 * (64 * 64 + 64) + 64 * 12 + 12
+    # one shared layer (FAST pins ensemble_size=1), one head per task
+    assert result.multitask_n_parameters == (64 * 64 + 64) + 64 * 12 + 12
     # one single-task net per task: trunk twice, heads of 10 and 2 classes
-    assert result.single_task_n_parameters == 2 * 4 * (64 * 64 + 64) + 64 * 12 + 12
+    assert result.single_task_n_parameters == 2 * (64 * 64 + 64) + 64 * 12 + 12
     assert result.single_task_name == "single-task MultiTaskClassifier"
     ax = result.plot()
     assert len(ax.patches) == 4

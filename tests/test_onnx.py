@@ -51,8 +51,8 @@ def _assert_parity(estimator, X, dtype=np.float32, **kwargs):
 @pytest.mark.parametrize("architecture", ["hard", "mmoe", "ple", "cgc"])
 def test_parity_every_architecture_with_the_packed_ensemble(digits, architecture):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(**SMALL, architecture=architecture, batch_norm=True,
-                              ensemble_size=3).fit(X[:400], Y[:400])
+    clf = MultiTaskClassifier(**{**SMALL, "ensemble_size": 3}, architecture=architecture,
+                              batch_norm=True).fit(X[:400], Y[:400])
     outputs = _assert_parity(clf, X_test[:300])
     assert outputs["label_0"].dtype == np.int64
 
@@ -62,7 +62,7 @@ def test_parity_conv_trunk_string_labels_single_network(digits):
     Y = Y.astype(object)
     Y[:, 1] = np.where(Y[:, 1] == 1, "odd", "even")
     Y[:, 3] = np.array(["none", "one", "two"])[Y[:, 3].astype(int)]
-    clf = MultiTaskClassifier(**SMALL, trunk="conv", ensemble_size=1,
+    clf = MultiTaskClassifier(**{**SMALL, "ensemble_size": 1}, trunk="conv",
                               head_hidden_layer_sizes=(8,)).fit(X[:400], Y[:400])
     outputs = _assert_parity(clf, X_test[:200])
     assert set(outputs["label_1"]) <= {"odd", "even"}
@@ -117,7 +117,7 @@ def test_parity_grouped_estimator(digits):
     Y = Y.astype(object)
     Y[:, 1] = np.where(Y[:, 1] == 1, "odd", "even")
     grouped = GroupedMultiTaskClassifier(MultiTaskClassifier(**SMALL),
-                                         groups=[[3, 1], [0], [2]]).fit(X[:400], Y[:400])
+                                         task_groups=[[3, 1], [0], [2]]).fit(X[:400], Y[:400])
     outputs = _assert_parity(grouped, X_test[:200])
     assert outputs["label_1"].dtype == object and outputs["label_0"].dtype == np.int64
 
@@ -125,7 +125,7 @@ def test_parity_grouped_estimator(digits):
 def test_parity_pipeline_with_standard_scaler(digits):
     pytest.importorskip("skl2onnx")
     X, Y, X_test, _ = digits
-    pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**SMALL, input_scaling=None))
+    pipe = make_pipeline(StandardScaler(), MultiTaskClassifier(**{**SMALL, "input_scaling": None}))
     pipe.fit(X[:400] * 16, Y[:400])
     _assert_parity(pipe, X_test[:200] * 16)
     _assert_parity(pipe, X_test[:200] * 16, dtype=np.float64, input_dtype="float64")
@@ -152,10 +152,10 @@ def test_skl2onnx_converts_a_pipeline_after_registration(digits):
 
 
 @pytest.mark.parametrize("options", [
-    dict(numerical_embedding="piecewise_linear", linear_path=True),
+    dict(numerical_embedding="piecewise_linear", linear_path=True, ensemble_size=4),
     dict(numerical_embedding=PeriodicEmbedding(n_frequencies=4, lite=False), ensemble_size=1),
 ])
 def test_parity_numerical_embeddings_and_linear_path(digits, options):
     X, Y, X_test, _ = digits
-    clf = MultiTaskClassifier(**SMALL, **options).fit(X[:400], Y[:400])
+    clf = MultiTaskClassifier(**{**SMALL, **options}).fit(X[:400], Y[:400])
     _assert_parity(clf, X_test[:300])

@@ -71,10 +71,42 @@ def test_bfloat16_casts_the_forward_pass_only(pair, digits):
 
 def test_bfloat16_with_early_stopping_validates_in_float32(small):
     X, Y = small
+    from skorch.callbacks import Callback
+
+    from sklearn_mtl._loss import task_losses
+
+    class Recompute(Callback):
+        """The epoch's validation loss from the bf16 forward pass, in float32
+        and in bf16 arithmetic."""
+
+        def initialize(self):
+            self.float32_, self.bfloat16_ = [], []
+            return self
+
+        def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+            Xv, (codes, _) = dataset_valid.batch(slice(0, len(dataset_valid)))
+            with torch.inference_mode():
+                logits = net.ensemble_logits(Xv)
+                sizes = net.module_.split_sizes
+                for dtype, out in ((torch.float32, self.float32_),
+                                   (torch.bfloat16, self.bfloat16_)):
+                    chunks = torch.split(logits.to(dtype), sizes, dim=1)
+                    per_task = [torch.nn.functional.cross_entropy(
+                        c[codes[:, t] >= 0], codes[:, t][codes[:, t] >= 0]).float()
+                        for t, c in enumerate(chunks)]
+                    out.append(float(torch.stack(per_task).mean()))
+                losses, _ = task_losses(logits, codes, sizes)
+                assert losses.dtype == torch.float32
+
+    check = Recompute()
     clf = MultiTaskClassifier(
-        **{**TINY, "max_iter": 4}, early_stopping=True, precision="bfloat16"
+        **{**TINY, "max_iter": 4, "early_stopping": True, "ensemble_size": 1},
+        precision="bfloat16", callbacks=[check],
     ).fit(X, Y)
-    assert np.all(np.isfinite(clf.history_[:, "valid_loss"]))
+    recorded = clf.history_[:, "valid_loss"]
+    np.testing.assert_allclose(recorded, check.float32_, rtol=1e-5)
+    # bf16 arithmetic would record visibly different losses
+    assert np.max(np.abs(np.subtract(check.bfloat16_, check.float32_))) > 1e-4
     assert np.all(np.isfinite(clf.history_[:, "valid_acc"]))
 
 
@@ -143,7 +175,7 @@ def test_every_weighting_strategy_trains_in_bfloat16(name, small):
 )
 def test_every_architecture_and_trunk_trains_in_bfloat16(params, small):
     X, Y = small
-    clf = MultiTaskClassifier(**TINY, **params, precision="bfloat16").fit(X, Y)
+    clf = MultiTaskClassifier(**{**TINY, **params}, precision="bfloat16").fit(X, Y)
     assert np.all(np.isfinite(clf.history_[:, "train_loss"]))
     assert clf.predict(X).shape == Y.shape
 
@@ -175,7 +207,7 @@ def test_cuda_optimizer_is_fused_where_torch_has_it(small):
     clf = MultiTaskClassifier(**TINY, device="cuda").fit(X, Y)
     # the version check itself is tested below on versions that compare
     # differently as strings and as numbers
-    from sklearn_mtl._classifier import _torch_at_least
+    from sklearn_mtl._build import _torch_at_least
 
     assert bool(clf.net_.optimizer_.defaults.get("fused")) == _torch_at_least(2, 4)
 
@@ -186,7 +218,7 @@ def test_cuda_optimizer_is_fused_where_torch_has_it(small):
 )
 def test_torch_version_check_compares_numbers(monkeypatch, version, expected):
     # "2.13" < "2.4" as strings: the fused-kernel check must compare numbers
-    from sklearn_mtl._classifier import _torch_at_least
+    from sklearn_mtl._build import _torch_at_least
 
     monkeypatch.setattr(torch, "__version__", version)
     assert _torch_at_least(2, 4) is expected

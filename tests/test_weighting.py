@@ -168,9 +168,18 @@ def test_learnable_weighting_parameters_are_trained_without_weight_decay(name, p
 def test_strategy_with_weights_and_mixture_of_experts(name, partly_labelled):
     X, Y, X_test, _ = partly_labelled
     weights = np.random.RandomState(0).uniform(0.1, 2.0, len(X))
-    clf = MultiTaskClassifier(
-        **{**FAST, "max_iter": 2, "hidden_layer_sizes": ()},
-        architecture="mmoe", weighting=name, class_weight=[None, "balanced", None, "balanced"],
-    ).fit(X, Y, sample_weight=weights)
+    class_weight = [None, "balanced", None, "balanced"]
+
+    def fit(sample_weight, class_weight):
+        return MultiTaskClassifier(
+            **{**FAST, "max_iter": 2, "hidden_layer_sizes": ()},
+            architecture="mmoe", weighting=name, class_weight=class_weight,
+        ).fit(X, Y, sample_weight=sample_weight)
+
+    clf = fit(weights, class_weight)
     assert np.all(np.isfinite(clf.applied_weights_))
-    assert all(np.all(np.isfinite(p)) for p in clf.predict_proba(X_test))
+    proba = clf.predict_proba(X_test)
+    assert all(np.all(np.isfinite(p)) for p in proba)
+    # both kinds of weights reach the strategy's losses
+    for other in (fit(None, class_weight), fit(weights, None)):
+        assert not all(np.allclose(p, q) for p, q in zip(proba, other.predict_proba(X_test)))

@@ -10,10 +10,10 @@ and :meth:`BaseArchitecture.build_heads` makes the heads.
 from ._base import BaseArchitecture
 from ._hard import HardSharing
 from ._mmoe import MMoE
-from ._ple import PLE
+from ._ple import CGC, PLE
 
-#: The architectures ``architecture=<name>`` accepts: name -> class (or factory;
-#: ``"cgc"`` is a one-level PLE). The one place a new architecture is registered.
-ARCHITECTURES = {"hard": HardSharing, "mmoe": MMoE, "ple": PLE, "cgc": lambda: PLE(n_levels=1)}
+#: The architectures ``architecture=<name>`` accepts: name -> class. The one
+#: place a new architecture is registered.
+ARCHITECTURES = {"hard": HardSharing, "mmoe": MMoE, "ple": PLE, "cgc": CGC}
 
-__all__ = ["ARCHITECTURES", "BaseArchitecture", "HardSharing", "MMoE", "PLE"]
+__all__ = ["ARCHITECTURES", "BaseArchitecture", "CGC", "HardSharing", "MMoE", "PLE"]

@@ -72,3 +72,39 @@ class PLE(BaseArchitecture):
             activation=activation,
             dropout=float(self.dropout),
         )
+
+
+class CGC(PLE):
+    """Customized gate control (Tang et al., 2020): one extraction level of
+    :class:`PLE` (``architecture="cgc"``).
+
+    Parameters
+    ----------
+    n_shared_experts : int, default=2
+        Shared experts.
+    n_task_experts : int, default=1
+        Experts of each task. ``n_shared_experts + n_task_experts`` must be at
+        least 1.
+    expert_hidden_layer_sizes : tuple of int, default=(64,)
+        Layers of each expert; the last size is the width of the output.
+    dropout : float in [0, 1), default=0.0
+        Dropout inside the experts.
+
+    References
+    ----------
+    Tang, H., Liu, J., Zhao, M. & Gong, X. (2020). Progressive layered
+    extraction (PLE): a novel multi-task learning model for personalized
+    recommendations. RecSys.
+    """
+
+    _parameter_constraints: dict = {
+        k: v for k, v in PLE._parameter_constraints.items() if k != "n_levels"
+    }
+    n_levels = 1  # not a parameter: one level is what makes it CGC
+
+    def __init__(self, n_shared_experts=2, n_task_experts=1, expert_hidden_layer_sizes=(64,),
+                 dropout=0.0):
+        self.n_shared_experts = n_shared_experts
+        self.n_task_experts = n_task_experts
+        self.expert_hidden_layer_sizes = expert_hidden_layer_sizes
+        self.dropout = dropout

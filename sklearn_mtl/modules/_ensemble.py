@@ -1,17 +1,16 @@
-"""Parameter-efficient ensembles and input scaling for the shared trunk.
+"""Parameter-efficient ensembles for the shared trunk, and their row layout.
 
 * :class:`PackedLinear` and :class:`EnsembleMLPTrunk`: ``k`` independent
   members computed as one network, with batched matrix multiplies (a deep
   ensemble, Lakshminarayanan et al., 2017, trained in parallel like the
   members of TabM, Gorishniy et al., 2025, but without shared weights).
-* :class:`RobustScaling`: per-feature centring and scaling by quantiles fitted
-  on the training rows, then a smooth clip (Holzmüller et al., 2024).
+* :func:`repeat_rows`, :func:`mean_members`, :func:`combine_members`: the
+  members' row layout (``(n * k, ...)``, a row's members consecutive), known
+  here only.
 """
 
 import math
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -97,6 +96,11 @@ def repeat_rows(t, k):
     return t if k == 1 else t.repeat_interleave(k, dim=0)
 
 
+def mean_members(z, k):
+    """Member rows ``(n * k, d)`` -> their mean per input row ``(n, d)``."""
+    return z if k == 1 else z.view(z.shape[0] // k, k, -1).mean(dim=1)
+
+
 def combine_members(logits, k, split_sizes):
     """Member logits ``(n * k, C)`` -> the ensemble's log-probabilities ``(n, C)``.
 
@@ -111,66 +115,3 @@ def combine_members(logits, k, split_sizes):
         [torch.logsumexp(torch.log_softmax(c, dim=2), dim=1) - math.log(k) for c in chunks],
         dim=1,
     )
-
-
-# RealMLP's smooth clip keeps |x| below this (x / sqrt(1 + (x / c)^2) -> c).
-_CLIP = 3.0
-# |z| beyond this is clipped to +-_CLIP (to float32 precision) already; clamping
-# there first keeps (z / _CLIP) ** 2 finite, and an overflowed z (+-inf, from
-# extreme but finite inputs) at +-_CLIP instead of NaN
-_Z_LIMIT = 1e18
-
-
-class RobustScaling(nn.Module):
-    """``f((x - median) / scale)`` with ``f(z) = z / sqrt(1 + (z / 3)^2)``.
-
-    The robust scaling and smooth clipping of RealMLP-TD (Holzmüller et al.,
-    2024, "Better by default: strong pre-tuned MLPs and boosted trees on
-    tabular data", section 3): ``scale`` is the inter-quartile range
-    ``q_3/4 - q_1/4``, or half the range ``(max - min) / 2`` when the quartiles
-    coincide, or 1 for a constant feature (which then maps to 0). The clip
-    keeps outliers within +-3 while leaving typical values almost unchanged.
-    Any finite input is used: ``center`` and ``scale`` are finite in float32
-    (see :func:`robust_statistics`), and a ``z`` too large for float32 is
-    clipped to +-3 like any other outlier.
-
-    Parameters
-    ----------
-    center, scale : Tensor of shape (n_features,)
-        Fitted on the training rows (see :func:`robust_statistics`).
-    """
-
-    def __init__(self, center, scale):
-        super().__init__()
-        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
-
-    def forward(self, x):
-        z = ((x - self.center) / self.scale).clamp(-_Z_LIMIT, _Z_LIMIT)
-        return z * torch.rsqrt(1 + (z / _CLIP) ** 2)
-
-
-# quantiles are estimated on at most this many rows (a strided sample)
-_QUANTILE_ROWS = 100_000
-
-
-def robust_statistics(X):
-    """``(center, scale)`` of :class:`RobustScaling` for the rows of ``X``
-    (dense or CSR; large ``X`` is subsampled with a stride, nothing is copied
-    beyond the sample).
-
-    Computed in float64 and returned in float32: the inter-quartile range of a
-    float32 column can exceed float32's range (a column of +-3e38), so
-    ``scale`` is capped at float32's largest value (such a column is then
-    scaled by up to twice less than its range calls for, and still used)."""
-    rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
-    if sp.issparse(rows):
-        rows = rows.toarray()
-    rows = np.asarray(rows, dtype=np.float64)
-    q1, median, q3 = np.quantile(rows, [0.25, 0.5, 0.75], axis=0)
-    scale = q3 - q1
-    spread = (rows.max(axis=0) - rows.min(axis=0)) / 2
-    scale = np.where(scale > 0, scale, spread)
-    scale = np.where(scale > 0, scale, 1.0)
-    scale = np.minimum(scale, np.finfo(np.float32).max)
-    return median.astype(np.float32), scale.astype(np.float32)

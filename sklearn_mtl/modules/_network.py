@@ -4,7 +4,7 @@ import contextlib
 
 from torch import nn
 
-from ._ensemble import EnsembleMLPTrunk, repeat_rows
+from ._ensemble import EnsembleMLPTrunk, mean_members, repeat_rows
 from ._mlp import MLPTrunk
 
 
@@ -127,9 +127,7 @@ class MultiTaskModule(nn.Module):
     def embed(self, x):
         """The shared representation of ``x`` (the trunk's output; the mean over
         the members of an ensemble trunk)."""
-        z = self.trunk(x)
-        k = self.ensemble_size
-        return z if k == 1 else z.view(x.shape[0], k, -1).mean(dim=1)
+        return mean_members(self.trunk(x), self.ensemble_size)
 
     def shared_parameters(self):
         """Parameters that every task's loss depends on: the trunk's, and

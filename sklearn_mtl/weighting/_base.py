@@ -61,6 +61,25 @@ class BaseWeighting(BaseEstimator):
         self._init_state(n_tasks, device)
         return self
 
+    def set_task_weights(self, task_weights):
+        """Replace the static weights of a prepared strategy (a fit that
+        continues with ``warm_start`` and new ``task_weights``); the strategy's
+        other state is kept.
+
+        Parameters
+        ----------
+        task_weights : array-like of shape (n_tasks,)
+            The user's static weights.
+
+        Returns
+        -------
+        self : BaseWeighting
+        """
+        self.task_weights_ = torch.as_tensor(
+            task_weights, dtype=torch.float32, device=self.task_weights_.device
+        )
+        return self
+
     def _init_state(self, n_tasks, device):
         """Create the strategy's fitted state (parameters already validated)."""
 

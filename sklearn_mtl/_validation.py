@@ -1,0 +1,258 @@
+"""The estimator's input checks: devices, per-task options, weights, groups,
+label types and feature frames. Each raises an error that names the task,
+column or value at fault and says what to do."""
+
+import numbers
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight
+
+from ._targets import _missing_mask
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+        ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu' or 'cuda'."
+        )
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' to fall back to the CPU."
+        )
+    return str(resolved)
+
+
+def _per_task_spec(value, task_names, what):
+    """Turn a per-task option (sequence or dict by task name) into a list."""
+    n_tasks = len(task_names)
+    if hasattr(value, "index") and hasattr(value, "to_dict"):  # pandas Series
+        if any(isinstance(k, str) for k in value.index):
+            value = value.to_dict()
+        else:
+            value = value.tolist()
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if str(k) not in set(task_names)]
+        if unknown:
+            raise ValueError(
+                f"{what} names unknown task(s) {unknown}; the tasks are "
+                f"{list(task_names)}."
+            )
+        by_name = {str(k): v for k, v in value.items()}
+        return [by_name.get(name) for name in task_names], True
+    values = list(value)
+    if len(values) != n_tasks:
+        raise ValueError(
+            f"{what} has {len(values)} entries but Y has {n_tasks} task(s) "
+            f"{list(task_names)}; give one entry per task or a dict by task name."
+        )
+    return values, False
+
+
+def _resolve_task_weights(task_weights, task_names):
+    n_tasks = len(task_names)
+    if task_weights is None:
+        return np.ones(n_tasks)
+    values, by_name = _per_task_spec(task_weights, task_names, "task_weights")
+    if by_name:
+        values = [1.0 if v is None else v for v in values]
+    weights = np.empty(n_tasks)
+    for t, (name, w) in enumerate(zip(task_names, values)):
+        if isinstance(w, bool) or not isinstance(w, numbers.Real):
+            raise ValueError(
+                f"task_weights for task {name!r} must be a number; got {w!r}."
+            )
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(
+                f"task_weights for task {name!r} must be finite and >= 0; got {w!r}."
+            )
+        weights[t] = float(w)
+    if not np.any(weights > 0):
+        raise ValueError("task_weights are all 0: at least one task must have weight > 0.")
+    return weights
+
+
+def _resolve_class_weights(class_weight, codes, classes, task_names, one_dimensional):
+    """Return one array of class weights per task (or None for unweighted)."""
+    if class_weight is None:
+        return [None] * len(classes)
+    if isinstance(class_weight, str):
+        specs = [class_weight] * len(classes)
+    elif one_dimensional and isinstance(class_weight, Mapping):
+        specs = [class_weight]
+    else:
+        specs, _ = _per_task_spec(class_weight, task_names, "class_weight")
+    result = []
+    for t, (spec, task_classes) in enumerate(zip(specs, classes)):
+        if spec is None:
+            result.append(None)
+            continue
+        if not (spec == "balanced" or isinstance(spec, Mapping)):
+            raise ValueError(
+                f"class_weight for task {task_names[t]!r} must be None, 'balanced' "
+                f"or a dict {{label: weight}}; got {spec!r}."
+            )
+        if isinstance(spec, Mapping):
+            spec = _check_class_weight_dict(spec, task_classes, task_names[t])
+        observed = codes[:, t][codes[:, t] >= 0]
+        weights = compute_class_weight(spec, classes=task_classes, y=task_classes[observed])
+        result.append(np.asarray(weights, dtype=np.float32))
+    return result
+
+
+def _check_class_weight_dict(spec, task_classes, task):
+    known = set(task_classes.tolist())
+    unknown = [k for k in spec if k not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight for task {task!r} names label(s) {unknown} that are not "
+            f"among the task's labels {task_classes.tolist()[:20]}."
+        )
+    checked = {}
+    for label, weight in spec.items():
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not np.isfinite(weight)
+            or weight < 0
+        ):
+            raise ValueError(
+                f"class_weight for task {task!r}, label {label!r}: weights must be "
+                f"finite numbers >= 0; got {weight!r}."
+            )
+        checked[label] = float(weight)
+    if checked and all(
+        checked.get(c, 1.0) == 0 for c in task_classes.tolist()
+    ):
+        raise ValueError(f"class_weight for task {task!r} gives every label weight 0.")
+    return checked
+
+
+def _check_fit_sample_weight(sample_weight, X, codes, task_names):
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    for t, name in enumerate(task_names):
+        if not np.any(sample_weight[codes[:, t] >= 0] > 0):
+            raise ValueError(
+                f"sample_weight is 0 on every labelled row of task {name!r}: the task "
+                "has nothing to learn from."
+            )
+    # the losses are weighted means: rescaling changes nothing but avoids overflow
+    return (sample_weight / sample_weight.mean()).astype(np.float32)
+
+
+def _check_groups(groups, n_samples):
+    """Integer codes of ``groups`` (any hashable labels, one per row), or None."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups must have one entry per row of X ({n_samples}); got shape "
+            f"{groups.shape}."
+        )
+    missing = np.flatnonzero(_missing_mask(groups))  # NaN, None, pandas' NA
+    if missing.size:
+        raise ValueError(
+            f"groups contains {missing.size} missing value(s) (NaN, None or NA), the "
+            f"first at row {missing[0]}: give every row a group."
+        )
+    _, codes = np.unique(groups.astype(str) if groups.dtype.kind == "O" else groups,
+                         return_inverse=True)
+    return codes.astype(np.int64)
+
+
+def _same_value(a, b):
+    """Equality that also holds for arrays and tensors (element-wise otherwise)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (np.ndarray, torch.Tensor)):
+        return a.shape == b.shape and bool((a == b).all())
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError, RuntimeError):
+        return False
+
+
+def _label_family(dtype):
+    return {"b": "bool", "i": "number", "u": "number", "f": "number", "U": "str"}.get(
+        dtype.kind, "other"
+    )
+
+
+def _check_comparable(observed, task_classes, task):
+    """Labels of another type than the fitted ones are a mistake, not an error rate."""
+    if observed.size == 0:
+        return
+    got, fitted = _label_family(observed.dtype), _label_family(task_classes.dtype)
+    if "other" not in (got, fitted) and got != fitted:
+        raise ValueError(
+            f"Labels of task {task!r} are {got} but the estimator was fitted on "
+            f"{fitted} labels {task_classes.tolist()[:10]}."
+        )
+
+
+# Features whose mean or standard deviation exceeds this (in absolute value) make
+# the first layer's pre-activations far larger than its initialisation expects.
+_UNSCALED_THRESHOLD = 20.0
+
+
+def _warn_if_unscaled(X, feature_names=None):
+    """Warn when dense features are far from unit scale (e.g. raw wine or
+    breast-cancer measurements, where training on raw features costs 10-20
+    points of accuracy in benchmarks/accuracy.py)."""
+    if sp.issparse(X) or X.shape[0] < 2:
+        return
+    rows = X[:: max(1, X.shape[0] // 10_000)]  # a strided sample: no full copy
+    mean = rows.mean(axis=0, dtype=np.float64)
+    std = rows.std(axis=0, dtype=np.float64)
+    scale = np.maximum(np.abs(mean), std)
+    far = np.flatnonzero(scale > _UNSCALED_THRESHOLD)
+    if far.size == 0:
+        return
+    worst = int(far[np.argmax(scale[far])])
+    name = f"'{feature_names[worst]}' (column {worst})" if feature_names is not None else (
+        f"column {worst}")
+    warnings.warn(
+        f"{far.size} feature(s) are far from unit scale; the largest is {name} with mean "
+        f"{mean[worst]:.4g} and standard deviation {std[worst]:.4g}. Neural networks "
+        "train poorly on such inputs: standardize X first, e.g. "
+        "make_pipeline(StandardScaler(), MultiTaskClassifier()), or set "
+        "input_scaling='robust'.",
+        UserWarning,
+        stacklevel=4,  # the caller of fit, through scikit-learn's _fit_context
+    )
+
+
+def _check_numeric_frame(X):
+    """A DataFrame with string or categorical columns: name them and say how to
+    encode them (pandas' own "could not convert string to float" does neither)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [str(name) for name, dtype in dtypes.items()
+           if getattr(dtype, "kind", "O") not in "biuf"]
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ValueError(
+            f"X has {len(bad)} non-numeric column(s): {shown}. MultiTaskClassifier "
+            "needs numeric features: encode them first, e.g. make_pipeline("
+            "ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), "
+            f"{bad[:5]!r})], remainder='passthrough'), MultiTaskClassifier())."
+        )
