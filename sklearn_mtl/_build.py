@@ -240,13 +240,17 @@ def run_settings(est):
     )
 
 
-def fit_callbacks(est, n_tasks, early_stopping, previous=None):
+_OWN_CALLBACKS = ("divergence_check", "affinity_probe", "stop_on_plateau", "progress")
+
+
+def fit_callbacks(est, n_tasks, early_stopping, previous=None, stop_on_plateau=True):
     """The callbacks of a fit: the package's own (in this order: the
     divergence check, the affinity probe, early stopping, the progress bar),
     then the user's ``callbacks`` in their order.
 
     ``previous``: the fitted net's callbacks, whose affinity probe carries on
-    (its totals belong to the network's life).
+    (its totals belong to the network's life). ``stop_on_plateau=False``
+    (``partial_fit``: one epoch a call) leaves out the stopping rule.
     """
     probe = dict(previous or []).get("affinity_probe")
     every = resolve_affinity_every(est, n_tasks)
@@ -255,9 +259,10 @@ def fit_callbacks(est, n_tasks, early_stopping, previous=None):
         probe = probe if probe is not None else AffinityProbe(every)
         probe.every = every
         own.append(("affinity_probe", probe))
-    monitor = "valid_loss" if early_stopping else "train_loss"
-    own.append(("stop_on_plateau", StopOnPlateau(
-        monitor, est.n_iter_no_change, est.tol, restore_best=early_stopping)))
+    if stop_on_plateau:
+        monitor = "valid_loss" if early_stopping else "train_loss"
+        own.append(("stop_on_plateau", StopOnPlateau(
+            monitor, est.n_iter_no_change, est.tol, restore_best=early_stopping)))
     if est.verbose:
         own.append(("progress", FitProgress()))
     return own + named_callbacks(est.callbacks)
@@ -270,7 +275,7 @@ def _train_split(est, seed, early_stopping, groups):
 
 
 def make_net(est, X, encoding, task_weights, class_weights, seed, device,
-             early_stopping=False, groups=None):
+             early_stopping=False, groups=None, stop_on_plateau=True):
     """A new skorch net (not initialised) for estimator ``est``."""
     module = build_module(est, X, encoding.n_classes)
     return MultiTaskNet(
@@ -285,7 +290,8 @@ def make_net(est, X, encoding, task_weights, class_weights, seed, device,
                                "linear_path": True}),
         ],
         train_split=_train_split(est, seed, early_stopping, groups),
-        callbacks=fit_callbacks(est, len(encoding.task_names), early_stopping),
+        callbacks=fit_callbacks(est, len(encoding.task_names), early_stopping,
+                                stop_on_plateau=stop_on_plateau),
         device=device,
         task_names=list(encoding.task_names),
         weighting=resolve_weighting(est.weighting),
@@ -296,9 +302,11 @@ def make_net(est, X, encoding, task_weights, class_weights, seed, device,
     )
 
 
-def continue_net(est, net, task_weights, class_weights, seed, early_stopping, groups=None):
-    """Prepare a fitted net for another fit (``warm_start``) with the
-    estimator's current settings, as :func:`make_net` sets them on a new one."""
+def continue_net(est, net, task_weights, class_weights, seed, early_stopping, groups=None,
+                 stop_on_plateau=True):
+    """Prepare a fitted net for another fit (``warm_start``, ``partial_fit``)
+    with the estimator's current settings, as :func:`make_net` sets them on a
+    new one."""
     for name, value in run_settings(est).items():
         setattr(net, name, value)
     net.weighting.set_task_weights(task_weights)
@@ -309,6 +317,24 @@ def continue_net(est, net, task_weights, class_weights, seed, early_stopping, gr
         if not (group.get("weighting") or group.get("linear_path")):
             group["weight_decay"] = est.weight_decay
     net.train_split = _train_split(est, seed, early_stopping, groups)
-    net.callbacks = fit_callbacks(est, len(net.task_names), early_stopping, net.callbacks_)
-    net.initialize_callbacks()
+    callbacks = fit_callbacks(est, len(net.task_names), early_stopping, net.callbacks_,
+                              stop_on_plateau)
+    defaults = {name for name, _ in net._default_callbacks}
+    current = [(name, cb) for name, cb in net.callbacks_ if name not in defaults]
+    if stop_on_plateau or not _same_callbacks(current, callbacks):
+        net.callbacks = callbacks
+        net.initialize_callbacks()
+    # else another partial_fit call: the callbacks carry on with their state (a
+    # logger's writer, a checkpoint's best score), as in skorch's partial_fit
     return net
+
+
+def _same_callbacks(current, wanted):
+    """Whether the net's initialised callbacks ``current`` are ``wanted`` (the
+    package's by name, the user's as the same objects)."""
+    if [name for name, _ in current] != [name for name, _ in wanted]:
+        return False
+    return all(
+        name in _OWN_CALLBACKS or a is b or (isinstance(b, type) and type(a) is b)
+        for (name, a), (_, b) in zip(current, wanted)
+    )

@@ -23,12 +23,15 @@ from ._targets import (
     _split_columns,
     decode,
     encode_targets,
+    encode_with,
+    encoding_from_classes,
 )
 from ._validation import (
     _check_comparable,
     _check_fit_sample_weight,
     _check_groups,
     _check_numeric_frame,
+    _refuse_balanced_for_partial_fit,
     _resolve_class_weights,
     _resolve_device,
     _resolve_task_weights,
@@ -527,10 +530,10 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         return build_module(self, X, n_classes)
 
     def _make_net(self, X, encoding, task_weights, class_weights, seed, device,
-                  early_stopping=False, groups=None):
+                  early_stopping=False, groups=None, stop_on_plateau=True):
         """A new, uninitialised net (``_build.make_net``)."""
         return make_net(self, X, encoding, task_weights, class_weights, seed, device,
-                        early_stopping, groups)
+                        early_stopping, groups, stop_on_plateau)
 
     # parameters that shape the network: warm_start cannot change them
     _ARCHITECTURE_PARAMS = (
@@ -553,6 +556,12 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     def _can_warm_start(self, X, encoding):
         if not (self.warm_start and hasattr(self, "net_")):
             return False
+        self._check_same_network(X, encoding, "warm_start=True", "set warm_start=False")
+        return True
+
+    def _check_same_network(self, X, encoding, action, remedy):
+        """Refuse to continue the fitted network (``action``) on other data
+        or with parameters that would shape another network."""
         same = (
             self.n_features_in_ == X.shape[1]
             and list(self._encoding.task_names) == list(encoding.task_names)
@@ -563,9 +572,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         )
         if not same:
             raise ValueError(
-                "warm_start=True needs the same features, tasks (names included) and "
-                "classes as the previous fit; set warm_start=False to train a new "
-                "network."
+                f"{action} needs the same features, tasks (names included) and "
+                f"classes as the previous fit; {remedy} to train a new network."
             )
         now = self._architecture()
         # the fitted network's own size (also for a model pickled before "auto"
@@ -582,10 +590,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             changed.append("device")
         if changed:
             raise ValueError(
-                f"warm_start=True cannot change {changed} of the fitted network; set "
-                "warm_start=False to train a new one."
+                f"{action} cannot change {changed} of the fitted network; {remedy} "
+                "to train a new one."
             )
-        return True
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -630,11 +637,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_fit_sample_weight(sample_weight, X, codes, names)
         group_codes = _check_groups(groups, X.shape[0])
-        if self.batch_norm and X.shape[0] < 2:
-            raise ValueError(
-                f"batch_norm=True needs at least 2 training rows to normalise a batch; "
-                f"got {X.shape[0]}. Set batch_norm=False or pass more rows."
-            )
+        self._check_batch_rows(X)
         task_weights = _resolve_task_weights(self.task_weights, names)
         class_weights = _resolve_class_weights(
             self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
@@ -659,6 +662,28 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             data = net.prepare_data(X, codes, sample_weight, scale=True)
             net.partial_fit(data, None)
 
+        self._record_fit(net, encoding, task_weights, class_weights, device, early_stopping)
+        stopper = dict(net.callbacks_)["stop_on_plateau"]
+        if not stopper.stopped_:
+            monitored = "validation" if early_stopping else "training"
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
+                "loss was still improving; consider raising max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _check_batch_rows(self, X):
+        if self.batch_norm and X.shape[0] < 2:
+            raise ValueError(
+                f"batch_norm=True needs at least 2 training rows to normalise a batch; "
+                f"got {X.shape[0]}. Set batch_norm=False or pass more rows."
+            )
+
+    def _record_fit(self, net, encoding, task_weights, class_weights, device, early_stopping):
+        """Set the fitted attributes from the trained ``net``; re-raise a
+        Ctrl-C that interrupted it once they are set."""
         self.net_ = net
         self._encoding = encoding
         self.classes_ = encoding.classes[0] if encoding.one_dimensional else encoding.classes
@@ -669,7 +694,6 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.device_ = str(device)
         self.early_stopping_ = early_stopping
         self.ensemble_size_ = int(net.module_.ensemble_size)
-        interrupted = getattr(net, "interrupted_", False)
         self.n_iter_ = len(net.history)
         last = net.history[-1] if len(net.history) else {}
         self.applied_weights_ = np.array(
@@ -677,27 +701,141 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         )
         self._fitted_architecture = self._architecture()
         self._fitted_device_param = self.device
-        stopper = dict(net.callbacks_)["stop_on_plateau"]
-        if interrupted:
+        if getattr(net, "interrupted_", False):
             restored = " (the best epoch's weights restored)" if early_stopping else ""
             warnings.warn(
                 f"Training was interrupted during epoch {self.n_iter_ + 1}, after "
                 f"{self.n_iter_} complete epoch(s){restored}; the estimator keeps the "
                 "weights trained so far and can predict, or continue with "
-                "warm_start=True.",
+                "warm_start=True or partial_fit.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             raise KeyboardInterrupt
-        if not stopper.stopped_:
-            monitored = "validation" if early_stopping else "training"
-            warnings.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the {monitored} "
-                "loss was still improving; consider raising max_iter.",
-                ConvergenceWarning,
-                stacklevel=2,
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train on the rows given: one pass (one epoch) over them.
+
+        For data that arrive in chunks (a stream of daily batches, the blocks
+        of an array that does not fit in memory) or when fitting should be
+        spread over time. The first call builds the network; each later call
+        continues it (also after ``fit``), with one epoch over its rows in
+        mini-batches of ``batch_size``. There is no early stopping and no
+        stopping rule: the caller decides how many passes to make, e.g.
+        ``for epoch in range(n): for X_c, Y_c in chunks: clf.partial_fit(X_c, Y_c)``.
+
+        What is estimated from data is fixed by the first call, from its rows:
+        the robust input scaling's medians and quantile ranges, the bins of a
+        ``numerical_embedding`` and the linear path's start. Make the first
+        chunk representative (a random sample of the rows), or give the
+        scaling yourself in a ``Pipeline`` step fitted beforehand. The
+        parameters that shape the network cannot change between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric features of this chunk.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Labels of this chunk, as in :meth:`fit` (NaN, None or pandas' NA
+            where missing).
+        classes : list of array-like, default=None
+            Every label of every task, one array per task (as
+            ``MultiOutputClassifier.partial_fit``; for a 1-D ``y``, one array
+            of labels, as ``SGDClassifier.partial_fit``). Only read on the
+            first call: without it, the labels of the first call's ``y`` are
+            all there will be. A later call with a label outside them raises
+            an error naming the task and the label.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in every task's loss.
+
+        Returns
+        -------
+        self : MultiTaskClassifier
+            The estimator, trained one more epoch.
+
+        Notes
+        -----
+        ``class_weight="balanced"`` is refused (it would be estimated from
+        one chunk): give each task's weights as a dict, e.g. from
+        :func:`sklearn.utils.class_weight.compute_class_weight` on all labels.
+        Each call prepares its rows as ``fit`` does; a chunk of a memory map
+        is read one batch at a time.
+        """
+        first = not hasattr(self, "net_")
+        _check_numeric_frame(X)
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=first)
+        if y is None:
+            raise ValueError(
+                "MultiTaskClassifier requires y to be passed, but the target y is None."
             )
+        known = "in classes_ (the labels fixed by the first fit or partial_fit call)"
+        if first:
+            if classes is None:
+                codes, encoding = encode_targets(y)
+            else:
+                encoding = encoding_from_classes(y, classes)
+                codes = encode_with(y, encoding, known=known)
+        else:
+            encoding = self._encoding
+            self._check_partial_tasks(y, classes)
+            codes = encode_with(y, encoding, known=known)
+        check_consistent_length(X, codes)
+        names = list(encoding.task_names)
+        if sample_weight is not None:
+            sample_weight = _check_fit_sample_weight(sample_weight, X, codes, names)
+        self._check_batch_rows(X)
+        _refuse_balanced_for_partial_fit(self.class_weight)
+        task_weights = _resolve_task_weights(self.task_weights, names)
+        class_weights = _resolve_class_weights(
+            self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
+        )
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if first:
+            if self.input_scaling is None:
+                _warn_if_unscaled(X, getattr(self, "feature_names_in_", None))
+            device = _resolve_device(self.device)
+        else:
+            self._check_same_network(X, encoding, "partial_fit", "call fit")
+            device = self.net_.device
+            # every call draws other dropout masks, also with an int random_state
+            seed = (seed + len(self.net_.history)) % np.iinfo(np.int32).max
+
+        with fixed_torch_seed(seed, device):
+            if first:
+                net = self._make_net(X, encoding, task_weights, class_weights, seed, device,
+                                     stop_on_plateau=False)
+                net.initialize()
+                net.linear_path_pending_ = self.linear_path
+            else:
+                net = continue_net(self, self.net_, task_weights, class_weights, seed,
+                                   early_stopping=False, stop_on_plateau=False)
+            data = net.prepare_data(X, codes, sample_weight, scale=True)
+            net.partial_fit(data, None, epochs=1)
+        self._record_fit(net, encoding, task_weights, class_weights, device, False)
         return self
+
+    def _check_partial_tasks(self, y, classes):
+        """A later ``partial_fit`` call: the same tasks and, when given again,
+        the same classes as the first."""
+        encoding = self._encoding
+        names = _split_columns(y)[1]
+        if names is not None and list(names) != list(encoding.task_names):
+            raise ValueError(
+                f"y's tasks {list(names)} are not the tasks of the first call "
+                f"{list(encoding.task_names)}; partial_fit keeps the tasks of its first "
+                "call (call fit to start again)."
+            )
+        if classes is None:
+            return
+        given = encoding_from_classes(y, classes)
+        for task, a, b in zip(encoding.task_names, given.classes, encoding.classes):
+            if len(a) != len(b) or not np.array_equal(a, b):
+                raise ValueError(
+                    f"classes of task {task!r} ({a.tolist()[:10]}) differ from those of "
+                    f"the first call ({b.tolist()[:10]}); partial_fit cannot change "
+                    "classes (call fit to start again)."
+                )
 
     def _resolve_early_stopping(self, codes):
         if self.early_stopping != "auto":

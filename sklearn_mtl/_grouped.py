@@ -1,6 +1,7 @@
 """GroupedMultiTaskClassifier: one multi-task network per group of tasks."""
 
 import numbers
+from dataclasses import replace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
@@ -10,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._callbacks import NoSharedParametersError
 from ._classifier import MultiTaskClassifier
-from ._targets import _split_columns, default_task_names
+from ._targets import _split_columns, default_task_names, encode_with
 from .metrics import subset_accuracy
 
 
@@ -267,6 +268,106 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 clone(self._estimator()).fit(X, _columns_of(y, group), **fit_params)
                 for group in index_groups
             ]
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass over the rows given, for every group's model.
+
+        Each group's clone of ``estimator`` gets its columns of ``y`` through
+        its own ``partial_fit`` (see :meth:`MultiTaskClassifier.partial_fit`:
+        one epoch a call, ``classes`` read on the first call). The groups must
+        be given (``task_groups`` as a list) on the first call, since "auto"
+        measures them with a fit; a model fitted with "auto" continues with
+        the groups it found.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features of this chunk.
+        y : array-like or DataFrame of shape (n_samples, n_tasks) or (n_samples,)
+            Labels of this chunk; NaN, None or pandas' NA where missing.
+        classes : list of array-like, default=None
+            Every label of every task, one array per task, in ``y``'s order
+            (for a 1-D ``y``, one array). Only read on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every group's ``partial_fit``.
+
+        Returns
+        -------
+        self : GroupedMultiTaskClassifier
+        """
+        first = not hasattr(self, "estimators_")
+        if first and not (isinstance(self.groups, str) and self.groups == "deprecated"):
+            raise TypeError(
+                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4: "
+                f"write task_groups={self.groups!r}."
+            )
+        validate_data(self, X, skip_check_array=True, reset=first)
+        if y is None:
+            raise ValueError(
+                "GroupedMultiTaskClassifier requires y to be passed, but the target y "
+                "is None."
+            )
+        columns, names, one_dim = _split_columns(y)
+        n_tasks = len(columns)
+        names = default_task_names(n_tasks, one_dim) if names is None else list(names)
+        if first:
+            estimator = self._estimator()
+            if isinstance(self.task_groups, str):
+                raise ValueError(
+                    "task_groups='auto' chooses the groups with a fit on all the data, "
+                    "which partial_fit does not have: give the groups as a list (e.g. "
+                    "the task_groups_ of a GroupedMultiTaskClassifier fitted on a sample)."
+                )
+            if not hasattr(estimator, "partial_fit"):
+                raise TypeError(
+                    f"estimator {type(estimator).__name__} has no partial_fit; use a "
+                    "MultiTaskClassifier (scale the inputs beforehand rather than in a "
+                    "Pipeline)."
+                )
+            index_groups = [[0]] if one_dim else resolve_groups(self.task_groups, names)
+            estimators = [clone(estimator) for _ in index_groups]
+        else:
+            if n_tasks != self.n_tasks_ or (
+                    names != list(self.task_names_) and _split_columns(y)[1] is not None):
+                raise ValueError(
+                    f"y's tasks {names} are not the tasks of the first call "
+                    f"{list(self.task_names_)}."
+                )
+            index_groups, estimators = self._index_groups, self.estimators_
+            missing = [type(e).__name__ for e in estimators if not hasattr(e, "partial_fit")]
+            if missing:
+                raise TypeError(
+                    f"The fitted group models ({missing[0]}) have no partial_fit."
+                )
+        if classes is None or one_dim:
+            per_group = [classes] * len(index_groups)
+        else:
+            classes = list(classes)
+            if len(classes) != n_tasks:
+                raise ValueError(
+                    f"classes has {len(classes)} entries but y has {n_tasks} task(s) "
+                    f"({names}): give one array of labels per task."
+                )
+            per_group = [[classes[t] for t in group] for group in index_groups]
+        targets = [y if one_dim else _columns_of(y, group) for group in index_groups]
+        if not first:  # every group's labels checked before any group trains
+            for group, estimator, target in zip(index_groups, estimators, targets):
+                # the group model's tasks under the names of y's columns
+                encoding = replace(_final_step(estimator)._encoding,
+                                   task_names=np.array([names[t] for t in group], dtype=object))
+                encode_with(target, encoding, known="in the classes of the first call")
+        for estimator, target, group_classes in zip(estimators, targets, per_group):
+            estimator.partial_fit(X, target, classes=group_classes, sample_weight=sample_weight)
+        if first:
+            self.task_names_ = np.asarray(names, dtype=object)
+            self.n_tasks_ = n_tasks
+            self._one_dimensional = one_dim
+            self._index_groups = index_groups
+            self.task_groups_ = [[names[t] for t in group] for group in index_groups]
+            self.groups_ = self.task_groups_
+            self.estimators_ = estimators
         return self
 
     def _auto_groups(self, X, y, names, one_dim, fit_params):

@@ -241,9 +241,70 @@ def encode_targets(Y):
     return codes, TaskEncoding(classes, names, one_dim)
 
 
-def encode_with(Y, encoding):
-    """Encode targets with classes learned earlier (used by ``score`` and
-    ``warm_start``). Labels never seen at fit time raise an error."""
+def _is_label_list(value):
+    return isinstance(value, (list, tuple, np.ndarray)) or (
+        hasattr(value, "iloc") and hasattr(value, "dtype")
+    )
+
+
+def encoding_from_classes(Y, classes):
+    """The :class:`TaskEncoding` of ``Y``'s tasks with the labels ``classes``
+    (the first call of ``partial_fit``).
+
+    ``classes`` is one array of labels per task (a list of arrays, as
+    ``MultiOutputClassifier.partial_fit`` takes), or for a 1-D ``y`` one
+    array of labels (as ``SGDClassifier.partial_fit``).
+    """
+    columns, names, one_dim = _split_columns(Y)
+    n_tasks = len(columns)
+    if names is None:
+        names = np.array(default_task_names(n_tasks, one_dim), dtype=object)
+    if isinstance(classes, (str, bytes)) or not _is_label_list(classes):
+        raise ValueError(
+            f"classes must be a list with one array of labels per task; got {classes!r}."
+        )
+    per_task = list(classes)
+    nested = [_is_label_list(c) for c in per_task]
+    if one_dim and not (len(per_task) == 1 and nested[0]):
+        per_task = [classes]  # y is one task: classes are its labels
+    elif not all(nested):
+        raise ValueError(
+            f"classes must be a list with one array of labels per task ({n_tasks} "
+            f"task(s): {list(names)}); got {classes!r}."
+        )
+    if len(per_task) != n_tasks:
+        raise ValueError(
+            f"classes has {len(per_task)} entries but Y has {n_tasks} task(s) "
+            f"({list(names)}): give one array of labels per task."
+        )
+    result = []
+    for task, labels in zip(names, per_task):
+        labels = np.asarray(labels, dtype=object if isinstance(labels, (list, tuple)) else None)
+        if labels.ndim != 1 or labels.size == 0:
+            raise ValueError(
+                f"classes of task {task!r} must be a non-empty 1-D array of labels; got "
+                f"shape {labels.shape}."
+            )
+        if _missing_mask(labels).any():
+            raise ValueError(
+                f"classes of task {task!r} contain a missing value (NaN or None); list "
+                "the labels only."
+            )
+        labels = _as_label_array(labels, task)
+        try:
+            result.append(np.unique(labels))
+        except TypeError as exc:
+            raise ValueError(
+                f"classes of task {task!r} cannot be sorted ({exc}); use labels of one type."
+            ) from None
+    return TaskEncoding(result, names, one_dim)
+
+
+def encode_with(Y, encoding, known="seen during fit"):
+    """Encode targets with classes learned earlier (used by ``score``,
+    ``warm_start`` and ``partial_fit``). A label outside a task's classes
+    raises an error naming the task and the label; ``known`` says where the
+    classes came from."""
     columns, _, _ = _split_columns(Y)
     if len(columns) != len(encoding.classes):
         raise ValueError(
@@ -266,7 +327,7 @@ def encode_with(Y, encoding):
         unknown = task_classes[idx] != values
         if np.any(unknown):
             raise ValueError(
-                f"Task {task!r} has labels not seen during fit: "
+                f"Task {task!r} has labels not {known}: "
                 f"{np.unique(values[unknown]).tolist()[:5]}; known labels are "
                 f"{task_classes.tolist()[:10]}."
             )

@@ -113,6 +113,18 @@ def _resolve_class_weights(class_weight, codes, classes, task_names, one_dimensi
     return result
 
 
+def _refuse_balanced_for_partial_fit(class_weight):
+    specs = class_weight.values() if isinstance(class_weight, dict) else (
+        class_weight if isinstance(class_weight, (list, tuple)) else [class_weight])
+    if any(isinstance(spec, str) and spec == "balanced" for spec in specs):
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit: it would be "
+            "estimated from one chunk. Give each task's weights as a dict {label: "
+            "weight}, e.g. from sklearn.utils.class_weight.compute_class_weight on all "
+            "the labels."
+        )
+
+
 def _check_class_weight_dict(spec, task_classes, task):
     known = set(task_classes.tolist())
     unknown = [k for k in spec if k not in known]
