@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils import get_tags
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -87,6 +88,16 @@ def resolve_groups(groups, task_names):
             "(a group of one, [name], trains it alone)."
         )
     return resolved
+
+
+def _groups_are_given(estimator):
+    if isinstance(estimator.task_groups, str):
+        raise AttributeError(
+            "GroupedMultiTaskClassifier has partial_fit only with task_groups given as a "
+            "list: 'auto' chooses the groups with a fit on all the data (e.g. take the "
+            "task_groups_ of a model fitted on a sample)."
+        )
+    return True
 
 
 class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
@@ -270,6 +281,7 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             ]
         return self
 
+    @available_if(_groups_are_given)
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass over the rows given, for every group's model.
@@ -277,9 +289,9 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         Each group's clone of ``estimator`` gets its columns of ``y`` through
         its own ``partial_fit`` (see :meth:`MultiTaskClassifier.partial_fit`:
         one epoch a call, ``classes`` read on the first call). The groups must
-        be given (``task_groups`` as a list) on the first call, since "auto"
-        measures them with a fit; a model fitted with "auto" continues with
-        the groups it found.
+        be given (``task_groups`` as a list): with "auto", which measures them
+        with a fit, there is no ``partial_fit``. To continue a model fitted
+        with "auto", ``set_params(task_groups=model.task_groups_)``.
 
         Parameters
         ----------
@@ -314,12 +326,6 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         names = default_task_names(n_tasks, one_dim) if names is None else list(names)
         if first:
             estimator = self._estimator()
-            if isinstance(self.task_groups, str):
-                raise ValueError(
-                    "task_groups='auto' chooses the groups with a fit on all the data, "
-                    "which partial_fit does not have: give the groups as a list (e.g. "
-                    "the task_groups_ of a GroupedMultiTaskClassifier fitted on a sample)."
-                )
             if not hasattr(estimator, "partial_fit"):
                 raise TypeError(
                     f"estimator {type(estimator).__name__} has no partial_fit; use a "
