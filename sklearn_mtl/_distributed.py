@@ -89,9 +89,11 @@ def broadcast_seed(seed):
     return int(value.item())
 
 
-def data_parallel(weighting):
+def data_parallel(weighting, device):
     """A :class:`DataParallel` for this process when ``fit`` trains
-    data-parallel, else None.
+    data-parallel (on ``device``), else None. Call it as training begins:
+    the weighting strategy's random stream starts from the global RNG's
+    state then.
 
     Raises
     ------
@@ -120,7 +122,7 @@ def data_parallel(weighting):
             f"Use a loss-based strategy ({', '.join(repr(n) for n in working)}), or "
             f"train in one process for {', '.join(repr(n) for n in refused)}."
         )
-    return DataParallel(torch.distributed.get_rank(), size)
+    return DataParallel(torch.distributed.get_rank(), size, rng_state(device))
 
 
 class DataParallel:
@@ -133,12 +135,15 @@ class DataParallel:
         This process's rank in the default group.
     size : int
         The number of processes.
+    rng : tuple, optional
+        Where the weighting strategy's own stream of the global RNG starts
+        (:func:`~sklearn_mtl._random.rng_state`; the same on every process).
     """
 
-    def __init__(self, rank, size):
+    def __init__(self, rank, size, rng=None):
         self.rank = rank
         self.size = size
-        self._rng = None  # the weighting strategy's own stream of the global RNG
+        self._rng = rng
 
     def shard(self, n):
         """Positions ``rank, rank + size, ...`` of ``n`` rows (a LongTensor)."""
@@ -248,10 +253,10 @@ class _WeightingRNG:
     Dropout draws as many numbers as a process has rows, so the processes'
     global generators part ways after the first step with dropout; a strategy
     that draws (RLW) would then apply different weights on each process. Its
-    stream starts where the global generator is at its first backward (the
-    same on every process: ``fit`` seeds it) and carries on from call to
-    call, untouched by dropout. Without dropout it draws exactly what one
-    process draws.
+    stream starts where the global generator is as training begins (the same
+    on every process: ``fit`` seeds it) and carries on from call to call,
+    untouched by dropout. Without dropout it draws exactly what one process
+    draws.
     """
 
     def __init__(self, parallel, device):
@@ -260,8 +265,7 @@ class _WeightingRNG:
 
     def __enter__(self):
         self.saved = rng_state(self.device)
-        if self.parallel._rng is not None:
-            set_rng_state(self.parallel._rng, self.device)
+        set_rng_state(self.parallel._rng, self.device)
         return self
 
     def __exit__(self, *exc):

@@ -344,7 +344,7 @@ class MultiTaskNet(NeuralNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         # None in one process; refuses a strategy that needs the whole batch
-        self._data_parallel = data_parallel(self.weighting)
+        self._data_parallel = data_parallel(self.weighting, self._device())
         self._hook_listeners = self._find_listeners()
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
