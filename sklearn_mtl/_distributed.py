@@ -23,6 +23,12 @@ before the optimizer step), done here by hand for two reasons:
   reduced once, after it (:meth:`DataParallel.reduce_gradients`), not on
   every backward pass as ``DistributedDataParallel`` does.
 
+Batch norm normalises with each process's own batch statistics (as
+``DistributedDataParallel`` without ``SyncBatchNorm``) and dropout masks are
+each process's own draws: with either, the processes still agree with one
+another, but not with the one-process model. The look-ahead task affinity
+(``affinity_every``) is measured by each process on its rows and averaged.
+
 Strategies that need each task's gradient of the shared layers on the whole
 batch (``BaseWeighting.per_task_gradients``) are refused: the sum of the
 processes' gradients is the gradient of a sum, but their Gram matrix, norms
