@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from ._build import build_module, continue_net, make_net, resolve_ensemble_size
 from ._callbacks import named_callbacks
 from ._constraints import Count
+from ._distributed import broadcast_seed
 from ._net import weight_key
 from ._random import fixed_torch_seed
 from ._targets import (
@@ -645,6 +646,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         continuing = self._can_warm_start(X, encoding)
         device = self.net_.device if continuing else _resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = broadcast_seed(seed)  # several processes: process 0's (random_state=None)
 
         early_stopping = self._resolve_early_stopping(codes)
 

@@ -5,7 +5,9 @@
 * :class:`TensorData`: rows of those tensors; a subset is a view (row
   positions), never a copy.
 * :class:`BatchIterator`: re-iterable mini-batches sliced from a
-  :class:`TensorData` (skorch asks for the iterator once per fit).
+  :class:`TensorData` (skorch asks for the iterator once per fit);
+  :class:`ShardedBatchIterator`: one process's share of each batch under
+  data-parallel training.
 * :class:`ValidationSplit`: the early-stopping hold-out (not stratified; whole
   groups with ``groups``).
 """
@@ -149,6 +151,37 @@ class BatchIterator:
         else:
             for start, stop in bounds:
                 yield self.data.batch(slice(start, stop), self.device)
+
+
+class ShardedBatchIterator(BatchIterator):
+    """The batches of :class:`BatchIterator`, each cut to one process's share
+    under data-parallel training (:mod:`sklearn_mtl._distributed`).
+
+    The global batches are those one process draws (the same bounds, the
+    same shuffled order from the same generator); process ``rank`` of
+    ``size`` takes each batch's rows ``rank, rank + size, ...``.
+    """
+
+    def __init__(self, data, batch_size, shuffle, generator, device, rank, size):
+        super().__init__(data, batch_size, shuffle, generator, device)
+        self.rank = rank
+        self.size = size
+
+    def __iter__(self):
+        bounds = self._bounds()
+        rank, size = self.rank, self.size
+        if self.shuffle:
+            order = torch.randperm(
+                len(self.data), generator=self.generator, device=self.generator.device
+            )
+            index_device = _index_device(self.data)
+            if order.device != index_device:
+                order = order.to(index_device)
+            for start, stop in bounds:
+                yield self.data.batch(order[start + rank:stop:size], self.device)
+        else:
+            for start, stop in bounds:
+                yield self.data.batch(slice(start + rank, stop, size), self.device)
 
 
 def _worth_scaling_once(X, module):

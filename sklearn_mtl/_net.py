@@ -13,6 +13,11 @@ only the hooks below are replaced:
   for it (parameters, optimizer state and the task losses stay float32).
 * ``run_single_epoch``: losses are summed on the device and read back once per
   epoch, not once per batch.
+
+Under data-parallel training (several processes, :mod:`._distributed`), each
+process trains on its share of every batch: the task losses and gradients are
+reduced across the processes in ``train_step``, the validation sums at the
+end of each epoch; without a process group none of this runs.
 """
 
 import contextlib
@@ -25,7 +30,15 @@ from skorch.utils import TeeGenerator
 
 from ._affinity import lookahead_affinity
 from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
-from ._data import BatchIterator, TensorData, _index_device, prepare_data, training_sample
+from ._data import (
+    BatchIterator,
+    ShardedBatchIterator,
+    TensorData,
+    _index_device,
+    prepare_data,
+    training_sample,
+)
+from ._distributed import data_parallel
 from ._linear_path import fit_linear_path
 from ._loss import task_losses
 from ._random import rewound_rng, rng_state
@@ -194,6 +207,10 @@ class MultiTaskNet(NeuralNet):
             fit_linear_path(path, Xs, codes, self.module_.split_sizes,
                             self._class_weights_on(self._device()), weight)
             self.linear_path_pending_ = False
+        parallel = getattr(self, "_data_parallel", None)
+        if parallel is not None and dataset_valid is not None:
+            # the same split on every process (seeded); each validates its share
+            dataset_valid = dataset_valid.subset(parallel.shard(len(dataset_valid)))
         return dataset_train, dataset_valid
 
     def load_params(self, f_params=None, *args, checkpoint=None, **kwargs):
@@ -216,6 +233,10 @@ class MultiTaskNet(NeuralNet):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         if not hasattr(self, "_generator") or self._generator is None:
             self._generator = self._make_generator(dataset)
+        parallel = getattr(self, "_data_parallel", None)
+        if parallel is not None:
+            return ShardedBatchIterator(dataset, batch_size, self.shuffle, self._generator,
+                                        self._device(), parallel.rank, parallel.size)
         return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
 
     def _make_generator(self, dataset):
@@ -242,6 +263,7 @@ class MultiTaskNet(NeuralNet):
         state.pop("_shared", None)
         state.pop("_specific", None)
         state.pop("_affinity_probe", None)
+        state.pop("_data_parallel", None)
         # `module` is the very object `module_` (already in skorch's device-aware
         # state); pickled plainly, a CUDA-trained one would not load on a CPU.
         if state.get("module") is not None and not isinstance(state["module"], type):
@@ -321,6 +343,8 @@ class MultiTaskNet(NeuralNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        # None in one process; refuses a strategy that needs the whole batch
+        self._data_parallel = data_parallel(self.weighting, self._device())
         self._hook_listeners = self._find_listeners()
         device = self._device()
         self._class_weights_dev = self._class_weights_on(device)
@@ -339,6 +363,7 @@ class MultiTaskNet(NeuralNet):
         self._class_weights_dev = None
         self._shared = self._specific = None
         self._affinity_probe = None
+        self._data_parallel = None
 
     # ------------------------------------------------------ task affinity
     def _shared_lrs(self):
@@ -444,12 +469,27 @@ class MultiTaskNet(NeuralNet):
         rng_before = rng_state(self._device()) if measure else None
         logits = self.infer(Xb, **fit_params)
         losses, denominators = self.get_task_losses(logits, yb, training=True)
+        parallel = getattr(self, "_data_parallel", None)
+        if parallel is not None:
+            local = (losses, denominators > 0)
+            # the global batch's losses, of gradient this process's share
+            losses, denominators = parallel.reduce_losses(losses, denominators)
         present = denominators > 0
         if getattr(self, "initial_loss_", 0.0) is None and bool(present.any()):  # once a fit
             self.initial_loss_ = float(losses.detach()[present].mean())
         if measure:
-            probe.record(self.task_affinity(Xb, yb, losses, present, rng_before))
-        weights = self.weighting.backward(losses, present, self._shared, self._specific)
+            if parallel is None:
+                probe.record(self.task_affinity(Xb, yb, losses, present, rng_before))
+            else:  # each process measures on its rows; the mean is recorded everywhere
+                probe.record(parallel.average(self.task_affinity(Xb, yb, *local, rng_before)))
+        if parallel is None:
+            weights = self.weighting.backward(losses, present, self._shared, self._specific)
+        else:
+            with parallel.weighting_rng(self._device()):
+                weights = self.weighting.backward(losses, present, self._shared,
+                                                  self._specific)
+            parallel.reduce_gradients(self._shared + self._specific,
+                                      self.weighting.parameters())
         listeners = self._listeners("on_grad_computed")
         if listeners:
             self._notify_listeners(
@@ -545,6 +585,11 @@ class MultiTaskNet(NeuralNet):
                 labelled = step["labelled"] if labelled is None else labelled + step["labelled"]
         if batch_sizes:
             self._record_batches(prefix, batch_losses, batch_denominators, batch_sizes)
+        parallel = getattr(self, "_data_parallel", None)
+        if parallel is not None and not training:
+            # training steps already hold the global batch's losses
+            loss_sum, denominator_sum, correct, labelled = self._reduce_validation(
+                parallel, loss_sum, denominator_sum, correct, labelled)
         history.record(prefix + "_batch_count", n_batches)
         # one device -> host transfer per epoch
         per_task = (loss_sum / denominator_sum.clamp_min(1e-12)).tolist()
@@ -567,6 +612,18 @@ class MultiTaskNet(NeuralNet):
             history.record(
                 f"{prefix}_acc", float(np.mean(seen_rates)) if seen_rates else float("nan")
             )
+
+    def _reduce_validation(self, parallel, loss_sum, denominator_sum, correct, labelled):
+        """The validation sums of an epoch over every process's share of the
+        validation rows (zeros for a process whose share is empty)."""
+        n_tasks, device = len(self.task_names), self._device()
+        if loss_sum is None:
+            loss_sum = torch.zeros(n_tasks, device=device)
+            denominator_sum = torch.zeros(n_tasks, device=device)
+        if correct is None:
+            correct = torch.zeros(n_tasks, dtype=torch.int64, device=device)
+            labelled = torch.zeros(n_tasks, dtype=torch.int64, device=device)
+        return parallel.reduce_sums([loss_sum, denominator_sum, correct, labelled])
 
     def _record_batches(self, prefix, losses, denominators, sizes):
         """skorch's per-batch history rows of an epoch, written at its end: the

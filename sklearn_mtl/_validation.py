@@ -12,12 +12,15 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 
+from ._distributed import local_cuda_device
 from ._targets import _missing_mask
 
 
 def _resolve_device(device):
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        return local_cuda_device() or "cuda"  # one GPU per process when data-parallel
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:

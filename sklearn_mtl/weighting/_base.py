@@ -38,6 +38,14 @@ class BaseWeighting(BaseEstimator):
 
     _parameter_constraints: dict = {}
 
+    #: Whether :meth:`backward` works on each task's gradient of the shared
+    #: parameters (their norms, Gram matrix, projections), not only on a
+    #: weighted sum of the losses. Such a strategy needs the whole batch in
+    #: one process: data-parallel training (several processes, see
+    #: :mod:`sklearn_mtl._distributed`) refuses it. A strategy of your own
+    #: that calls ``torch.autograd.grad`` per task must set it to True.
+    per_task_gradients = False
+
     def setup(self, n_tasks, task_weights, device):
         """Prepare for training.
 
@@ -238,6 +246,8 @@ class GramWeighting(BaseWeighting):
     #: machine epsilon of the gradients' dtype (the Gram matrix is float64
     #: whatever their precision), set before each call of :meth:`gram_weights`
     _precision = torch.finfo(torch.float32).eps
+
+    per_task_gradients = True
 
     def gram_weights(self, gram, prior, losses):
         """Weights of the raw task gradients in the shared step.

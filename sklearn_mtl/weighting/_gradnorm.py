@@ -64,6 +64,8 @@ class GradNorm(BaseWeighting):
 
     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
 
+    per_task_gradients = True  # the norms of each task's gradient
+
     def __init__(self, alpha=1.5):
         self.alpha = alpha
 

@@ -1,0 +1,137 @@
+"""One fit in one process against the same fit data-parallel over two gloo processes.
+
+Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/distributed.py [--rows 200000]
+
+The data (``--rows`` x 64 float32 features, 4 binary tasks with 20 % of the
+labels missing) is written once to ``.npy`` files that every process memory-maps,
+as a user would share one file between processes. For each batch size (the
+global batch: 1024 and 4096), one fit of 3 epochs without early stopping runs
+in one process, then in two processes that join a gloo group on loopback
+(``torch.distributed``), each with one torch thread. The table gives the wall
+time of the fit (the slowest process), rows trained per second (rows x epochs
+/ wall time), and the largest absolute difference of ``predict_proba`` on the
+first 10,000 rows between the two fits (they train the same model up to
+rounding).
+
+Two processes can be at most twice as fast, and only with a core each: on a
+machine shared with other work, the figures say little about the method.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+N_FEATURES, N_TASKS, EPOCHS, N_PREDICT = 64, 4, 3, 10_000
+BATCH_SIZES = (1024, 4096)
+
+
+def make_files(directory, n_rows):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((n_rows, N_FEATURES)).astype(np.float32)
+    coef = rng.standard_normal((N_FEATURES, N_TASKS)) / np.sqrt(N_FEATURES)
+    Y = (X @ coef + 0.5 * rng.standard_normal((n_rows, N_TASKS)) > 0).astype(float)
+    Y[rng.rand(n_rows, N_TASKS) < 0.2] = np.nan
+    np.save(directory / "X.npy", X)
+    np.save(directory / "Y.npy", Y)
+
+
+def worker(rank, world, port, batch_size, directory):
+    """One process's fit; rank 0 writes its time and probabilities."""
+    import torch
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(ROOT))
+    from sklearn_mtl import MultiTaskClassifier
+
+    if world > 1:
+        torch.distributed.init_process_group(
+            "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+        )
+    X = np.load(directory / "X.npy", mmap_mode="r")
+    Y = np.load(directory / "Y.npy", mmap_mode="r")
+    model = MultiTaskClassifier(
+        hidden_layer_sizes=(256, 256), batch_size=batch_size, max_iter=EPOCHS,
+        early_stopping=False, ensemble_size=1, random_state=0, device="cpu",
+    )
+    if world > 1:
+        torch.distributed.barrier()
+    start = time.perf_counter()
+    model.fit(X, Y)
+    elapsed = time.perf_counter() - start
+    if world > 1:
+        # the fit ends when the slowest process ends
+        slowest = torch.tensor([elapsed], dtype=torch.float64)
+        torch.distributed.all_reduce(slowest, op=torch.distributed.ReduceOp.MAX)
+        elapsed = float(slowest)
+        torch.distributed.destroy_process_group()
+    if rank == 0:
+        proba = np.concatenate(model.predict_proba(np.asarray(X[:N_PREDICT])), axis=1)
+        np.save(directory / f"proba-{world}-{batch_size}.npy", proba)
+        (directory / f"time-{world}-{batch_size}.txt").write_text(repr(elapsed))
+
+
+def run(world, batch_size, directory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-W", "ignore", __file__, "--worker", str(rank), str(world),
+             str(port), str(batch_size), str(directory)],
+            env=env,
+        )
+        for rank in range(world)
+    ]
+    for p in processes:
+        if p.wait() != 0:
+            raise SystemExit(f"a worker failed (exit status {p.returncode})")
+    return float((directory / f"time-{world}-{batch_size}.txt").read_text())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        rank, world, port, batch_size, directory = args.worker
+        worker(int(rank), int(world), int(port), int(batch_size), Path(directory))
+        return
+    import torch
+
+    with tempfile.TemporaryDirectory() as name:
+        directory = Path(name)
+        make_files(directory, args.rows)
+        print(f"{args.rows} rows x {N_FEATURES} features, {N_TASKS} tasks, "
+              f"hidden_layer_sizes=(256, 256), {EPOCHS} epochs, no early stopping, "
+              f"CPU, one torch thread per process, torch {torch.__version__}, "
+              f"{os.cpu_count()} cores")
+        header = (f"{'batch':>6} {'processes':>9} {'wall s':>8} {'rows/s':>10} "
+                  f"{'speed-up':>8} {'max |dproba|':>13}")
+        print(header)
+        print("-" * len(header))
+        for batch_size in BATCH_SIZES:
+            one = run(1, batch_size, directory)
+            two = run(2, batch_size, directory)
+            difference = np.abs(np.load(directory / f"proba-1-{batch_size}.npy")
+                                - np.load(directory / f"proba-2-{batch_size}.npy")).max()
+            for world, seconds in ((1, one), (2, two)):
+                rate = args.rows * EPOCHS / seconds
+                extra = f"{one / seconds:>8.2f} " + (
+                    f"{difference:>13.2e}" if world == 2 else f"{'':>13}")
+                print(f"{batch_size:>6} {world:>9} {seconds:>8.2f} {rate:>10,.0f} {extra}")
+
+
+if __name__ == "__main__":
+    main()
