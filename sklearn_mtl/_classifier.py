@@ -793,6 +793,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             self.class_weight, codes, encoding.classes, names, encoding.one_dimensional
         )
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = broadcast_seed(seed)  # several processes: process 0's (random_state=None)
         if first:
             if self.input_scaling is None:
                 _warn_if_unscaled(X, getattr(self, "feature_names_in_", None))

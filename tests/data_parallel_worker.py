@@ -34,6 +34,8 @@ CASES = {
     # random_state=None: process 0's seed
     "unseeded": dict(_BASE, random_state=None, max_iter=1),
     "mgda": dict(_BASE, weighting="mgda", max_iter=1),
+    # partial_fit: two passes over two chunks of 200 rows
+    "partial_fit": dict(_BASE, weighting="uncertainty", partial_fit_passes=2),
 }
 
 
@@ -56,7 +58,17 @@ def fit_case(name, X, Y, sample_weight):
     """The fitted estimator of case ``name`` (sample weights in every case)."""
     from sklearn_mtl import MultiTaskClassifier
 
-    return MultiTaskClassifier(**CASES[name]).fit(X, Y, sample_weight=sample_weight)
+    params = dict(CASES[name])
+    passes = params.pop("partial_fit_passes", 0)
+    if not passes:
+        return MultiTaskClassifier(**params).fit(X, Y, sample_weight=sample_weight)
+    model = MultiTaskClassifier(**params)
+    classes = [np.unique(Y[~np.isnan(Y[:, t]), t]) for t in range(Y.shape[1])]
+    for _ in range(passes):
+        for chunk in (slice(0, N_ROWS // 2), slice(N_ROWS // 2, N_ROWS)):
+            model.partial_fit(X[chunk], Y[chunk], classes=classes,
+                              sample_weight=sample_weight[chunk])
+    return model
 
 
 def outcome(model, X):
