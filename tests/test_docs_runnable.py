@@ -1,7 +1,7 @@
 """The Python blocks of the user guide's pages that promise to run as
 written: each page's blocks run in order, in one namespace, in a temporary
-working directory. A block whose first line is ``# not run: <reason>`` is
-skipped."""
+working directory. A block after an rst comment ``.. not run: <reason>``
+is skipped."""
 
 import re
 import textwrap
@@ -19,6 +19,9 @@ def python_blocks(text):
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if not re.match(r"\s*\.\. code-block:: python\s*$", line):
+            continue
+        before = [previous for previous in lines[:i] if previous.strip()]
+        if before and before[-1].startswith(".. not run:"):
             continue
         body = []
         for following in lines[i + 1:]:
@@ -40,6 +43,4 @@ def test_user_guide_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
     for code in blocks:
-        if code.startswith("# not run:"):
-            continue
         exec(compile(code, f"{page}", "exec"), namespace)  # noqa: S102
