@@ -13,7 +13,9 @@ in one process, then in two processes that join a gloo group on loopback
 time of the fit (the slowest process), rows trained per second (rows x epochs
 / wall time), and the largest absolute difference of ``predict_proba`` on the
 first 10,000 rows between the two fits (they train the same model up to
-rounding).
+rounding). For scale, "1 ulp of X" is the same difference between two
+one-process fits whose only difference is ``X`` moved by one float32 step
+(``np.nextafter``): how far rounding-sized differences carry over the fit.
 
 Two processes can be at most twice as fast, and only with a core each: on a
 machine shared with other work, the figures say little about the method.
@@ -43,10 +45,13 @@ def make_files(directory, n_rows):
     Y[rng.rand(n_rows, N_TASKS) < 0.2] = np.nan
     np.save(directory / "X.npy", X)
     np.save(directory / "Y.npy", Y)
+    # the reference for rounding: X moved by one float32 step (ulp) everywhere
+    np.save(directory / "X_nudged.npy", np.nextafter(X, np.float32(np.inf)))
 
 
-def worker(rank, world, port, batch_size, directory):
-    """One process's fit; rank 0 writes its time and probabilities."""
+def worker(rank, world, port, batch_size, directory, nudged=False):
+    """One process's fit; rank 0 writes its time and probabilities (``nudged``:
+    one process trained on ``X_nudged.npy``)."""
     import torch
 
     torch.set_num_threads(1)
@@ -57,7 +62,7 @@ def worker(rank, world, port, batch_size, directory):
         torch.distributed.init_process_group(
             "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
         )
-    X = np.load(directory / "X.npy", mmap_mode="r")
+    X = np.load(directory / ("X_nudged.npy" if nudged else "X.npy"), mmap_mode="r")
     Y = np.load(directory / "Y.npy", mmap_mode="r")
     model = MultiTaskClassifier(
         hidden_layer_sizes=(256, 256), batch_size=batch_size, max_iter=EPOCHS,
@@ -75,12 +80,16 @@ def worker(rank, world, port, batch_size, directory):
         elapsed = float(slowest)
         torch.distributed.destroy_process_group()
     if rank == 0:
-        proba = np.concatenate(model.predict_proba(np.asarray(X[:N_PREDICT])), axis=1)
-        np.save(directory / f"proba-{world}-{batch_size}.npy", proba)
+        X_test = np.load(directory / "X.npy", mmap_mode="r")[:N_PREDICT]
+        proba = np.concatenate(model.predict_proba(np.asarray(X_test)), axis=1)
+        tag = "nudged" if nudged else world
+        np.save(directory / f"proba-{tag}-{batch_size}.npy", proba)
+        if nudged:
+            return
         (directory / f"time-{world}-{batch_size}.txt").write_text(repr(elapsed))
 
 
-def run(world, batch_size, directory):
+def run(world, batch_size, directory, nudged=False):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -88,7 +97,7 @@ def run(world, batch_size, directory):
     processes = [
         subprocess.Popen(
             [sys.executable, "-W", "ignore", __file__, "--worker", str(rank), str(world),
-             str(port), str(batch_size), str(directory)],
+             str(port), str(batch_size), str(directory), str(int(nudged))],
             env=env,
         )
         for rank in range(world)
@@ -96,17 +105,20 @@ def run(world, batch_size, directory):
     for p in processes:
         if p.wait() != 0:
             raise SystemExit(f"a worker failed (exit status {p.returncode})")
+    if nudged:
+        return None
     return float((directory / f"time-{world}-{batch_size}.txt").read_text())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        rank, world, port, batch_size, directory = args.worker
-        worker(int(rank), int(world), int(port), int(batch_size), Path(directory))
+        rank, world, port, batch_size, directory, nudged = args.worker
+        worker(int(rank), int(world), int(port), int(batch_size), Path(directory),
+               bool(int(nudged)))
         return
     import torch
 
@@ -118,18 +130,22 @@ def main():
               f"CPU, one torch thread per process, torch {torch.__version__}, "
               f"{os.cpu_count()} cores")
         header = (f"{'batch':>6} {'processes':>9} {'wall s':>8} {'rows/s':>10} "
-                  f"{'speed-up':>8} {'max |dproba|':>13}")
+                  f"{'speed-up':>8} {'max |dproba|':>13} {'1 ulp of X':>11}")
         print(header)
         print("-" * len(header))
         for batch_size in BATCH_SIZES:
             one = run(1, batch_size, directory)
             two = run(2, batch_size, directory)
-            difference = np.abs(np.load(directory / f"proba-1-{batch_size}.npy")
+            run(1, batch_size, directory, nudged=True)
+            reference = np.load(directory / f"proba-1-{batch_size}.npy")
+            difference = np.abs(reference
                                 - np.load(directory / f"proba-2-{batch_size}.npy")).max()
+            rounding = np.abs(reference
+                              - np.load(directory / f"proba-nudged-{batch_size}.npy")).max()
             for world, seconds in ((1, one), (2, two)):
                 rate = args.rows * EPOCHS / seconds
                 extra = f"{one / seconds:>8.2f} " + (
-                    f"{difference:>13.2e}" if world == 2 else f"{'':>13}")
+                    f"{difference:>13.2e} {rounding:>11.2e}" if world == 2 else f"{'':>13}")
                 print(f"{batch_size:>6} {world:>9} {seconds:>8.2f} {rate:>10,.0f} {extra}")
 
 
