@@ -25,7 +25,15 @@ from skorch.utils import TeeGenerator
 
 from ._affinity import lookahead_affinity
 from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
-from ._data import BatchIterator, TensorData, _index_device, prepare_data, training_sample
+from ._data import (
+    BatchIterator,
+    BlockData,
+    BlockIterator,
+    TensorData,
+    _index_device,
+    prepare_data,
+    training_sample,
+)
 from ._linear_path import fit_linear_path
 from ._loss import task_losses
 from ._random import rewound_rng, rng_state
@@ -206,17 +214,29 @@ class MultiTaskNet(NeuralNet):
             self.linear_path_pending_ = False
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, TensorData):
+        if isinstance(X, (TensorData, BlockData)):
             return X
         return self.prepare_data(X)
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, BlockData):
+            return self._block_iterator(dataset, training)
         if not training:
             return BatchIterator(dataset, _PREDICT_BATCH_SIZE, False, None, self._device())
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         if not hasattr(self, "_generator") or self._generator is None:
             self._generator = self._make_generator(dataset)
         return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
+
+    def _block_iterator(self, dataset, training):
+        """A Dask ``X``'s batches (:class:`~sklearn_mtl._data.BlockIterator`),
+        shuffled with the net's generator as :class:`BatchIterator`'s are."""
+        if not training:
+            return BlockIterator(dataset, _PREDICT_BATCH_SIZE, False, None, self._device())
+        batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
+        if getattr(self, "_generator", None) is None:
+            self._generator = self._make_generator(dataset)
+        return BlockIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
 
     def _make_generator(self, dataset):
         device = _index_device(dataset)
