@@ -98,11 +98,35 @@ def statistics_sample(X):
     if not (_is_dask_array(X) or (isinstance(X, np.ndarray) and X.dtype != np.float32)):
         return X
     step = max(1, X.shape[0] // _QUANTILE_ROWS)  # as robust_statistics
-    rows = np.asarray(X[::step], dtype=np.float32)
-    if not np.isfinite(rows).all():
-        bad = int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
-        check_finite_rows(rows[bad:bad + 1], bad * step)
+    if _is_dask_array(X):
+        rows = _dask_sample(X[::step])
+    else:
+        rows = np.asarray(X[::step], dtype=np.float32)
+    if not np.isfinite(rows).all():  # say where, as the batches would
+        row = int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0]) * step
+        block = None
+        if _is_dask_array(X):
+            starts = np.cumsum((0,) + X.chunks[0])
+            b = int(np.searchsorted(starts, row, side="right")) - 1
+            block = (b, starts[b], starts[b + 1] - 1)
+        check_finite_rows(np.asarray(X[row:row + 1], dtype=np.float32), row, block)
     return rows
+
+
+def _dask_sample(sample):
+    """The lazy Dask array ``sample`` (a few rows of each block) computed into
+    one float32 array, a window of blocks at a time (``np.asarray`` would hold
+    the blocks' pieces and their concatenation at once)."""
+    import dask
+
+    out = np.empty(sample.shape, dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(sample.chunks[0])]).astype(np.int64)
+    per_window = max(1, _WINDOW_BYTES // max(1, out[:1].nbytes * int(max(sample.chunks[0]))))
+    for first in range(0, len(starts) - 1, per_window):
+        blocks = range(first, min(first + per_window, len(starts) - 1))
+        for b, part in zip(blocks, dask.compute(*[sample.blocks[b] for b in blocks])):
+            out[starts[b]:starts[b + 1]] = part
+    return out
 
 
 class TensorData(torch.utils.data.Dataset):
@@ -372,7 +396,7 @@ class BlockData:
         for (b, positions), block in zip(window, blocks):
             start = int(self.starts[b])
             block = np.asarray(block, dtype=np.float32)
-            check_finite_rows(block, start, block=b)
+            check_finite_rows(block, start, block=(b, start, self.starts[b + 1] - 1))
             if len(positions) < len(block):
                 block = block[positions - start]
             parts.append(block)
@@ -453,7 +477,8 @@ class BlockIterator:
                 rows = slice(start, start + size) if take is None else take[start:start + size]
                 pending = (X[rows], positions[rows])
             rest = slice(full, None) if take is None else take[full:]
-            left_X, left_pos = X[rest], positions[rest]
+            left_X, left_pos = X[rest].copy(), positions[rest]
+            del X, positions  # before the next window is read: one window at a time
         if left_X is not None and len(left_X):
             if len(left_X) == 1 and pending is not None:
                 # a one-row batch breaks batch norm and gives a noisy step: merge it

@@ -328,7 +328,8 @@ def check_streamed_X(estimator, X, reset):
                 f"X is a Dask {type(X).__name__}; pass a Dask array or DataFrame "
                 "(e.g. X.to_dask_array(lengths=True) or dask.array.from_delayed)."
             )
-        _check_feature_names(estimator, X, reset=reset)
+        # the empty pandas frame that Dask keeps as the frame's template
+        _check_feature_names(estimator, getattr(X, "_meta", X), reset=reset)
         X = X.to_dask_array(lengths=True)
     else:
         _check_feature_names(estimator, X, reset=reset)
@@ -359,7 +360,8 @@ def check_streamed_X(estimator, X, reset):
             X = X.rechunk({1: -1})
         return X
     for start in range(0, n_samples, _CHECK_CHUNK_ROWS):
-        chunk = np.asarray(X[start:start + _CHECK_CHUNK_ROWS], dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: infinite, refused below
+            chunk = np.asarray(X[start:start + _CHECK_CHUNK_ROWS], dtype=np.float32)
         check_finite_rows(chunk, start)
     return X
 
@@ -367,13 +369,16 @@ def check_streamed_X(estimator, X, reset):
 def check_finite_rows(chunk, start, block=None):
     """Raise a ValueError naming the first rows of ``chunk`` (rows ``start``
     onwards of ``X``) that hold NaN or infinity (after conversion to float32:
-    a float64 value beyond float32's range counts as infinite)."""
-    finite = np.isfinite(chunk)
-    if finite.all():
+    a float64 value beyond float32's range counts as infinite).
+
+    ``block``: ``(index, first row, last row)`` of the Dask block they are in.
+    """
+    # a float64 sum of float32 values cannot overflow: it is finite exactly
+    # when every value is, and needs no boolean array the size of the chunk
+    if np.isfinite(np.sum(chunk, dtype=np.float64)):
         return
-    bad = np.flatnonzero(~finite.all(axis=1)) + start
-    where = ("" if block is None
-             else f" in block {block} (rows {start} to {start + len(chunk) - 1})")
+    bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1)) + start
+    where = "" if block is None else " in block {} (rows {} to {})".format(*block)
     shown = ", ".join(str(r) for r in bad[:5]) + (" ..." if bad.size > 5 else "")
     raise ValueError(
         f"Input X contains NaN, infinity or a value too large for float32{where}: "

@@ -63,7 +63,7 @@ def robust_statistics(X):
     scaled by up to twice less than its range calls for, and still used)."""
     rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
     # the sample read once, in X's own dtype (a memory map's rows are on the disk)
-    rows = rows.toarray() if sp.issparse(rows) else np.array(rows)
+    rows = rows.toarray() if sp.issparse(rows) else np.ascontiguousarray(rows)
     # then a few columns at a time: the float64 copy (and np.quantile's own) of the
     # whole sample would take 1.6 GB for 1,000 features
     q1, median, q3, spread = (np.empty(rows.shape[1]) for _ in range(4))
