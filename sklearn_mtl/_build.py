@@ -25,7 +25,7 @@ from ._callbacks import (
     StopOnPlateau,
     named_callbacks,
 )
-from ._data import ValidationSplit
+from ._data import ValidationSplit, statistics_sample
 from ._net import MultiTaskNet
 from .architectures import ARCHITECTURES
 from .embeddings import EMBEDDINGS
@@ -156,6 +156,8 @@ def build_module(est, X, n_classes):
     data-derived statistics: robust scaling, embedding bins) and ``n_classes``
     per task."""
     n_features = X.shape[1]
+    # a Dask or non-float32 memory-mapped X: its strided sample, read once
+    X = statistics_sample(X)
     trunk = resolve_trunk(est.trunk)
     if _reads_features(trunk) and est.input_shape is not None:
         raise ValueError(

@@ -32,12 +32,15 @@ from ._validation import (
     _check_fit_sample_weight,
     _check_groups,
     _check_numeric_frame,
+    _computed,
+    _is_streamed,
     _refuse_balanced_for_partial_fit,
     _resolve_class_weights,
     _resolve_device,
     _resolve_task_weights,
     _same_value,
     _warn_if_unscaled,
+    check_streamed_X,
 )
 from .architectures import ARCHITECTURES, BaseArchitecture
 from .embeddings import EMBEDDINGS, BaseEmbedding
@@ -623,9 +626,9 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "net_")
         _check_numeric_frame(X)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=np.float32, reset=not warm
-        )
+        # labels, weights and groups (even Dask ones) are read into memory
+        y, sample_weight, groups = _computed(y), _computed(sample_weight), _computed(groups)
+        X = self._check_training_X(X, reset=not warm)
         if y is None:
             raise ValueError(
                 "MultiTaskClassifier requires y to be passed, but the target y is None."
@@ -675,6 +678,13 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _check_training_X(self, X, reset):
+        """``X`` for training: float32 (a copy where needed), or a Dask array or
+        memory map of another dtype left as it is, to be read batch by batch."""
+        if _is_streamed(X):  # Dask, or a memory map of another dtype than float32
+            return check_streamed_X(self, X, reset=reset)
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=reset)
 
     def _check_batch_rows(self, X):
         if self.batch_norm and X.shape[0] < 2:
@@ -766,7 +776,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """
         first = not hasattr(self, "net_")
         _check_numeric_frame(X)
-        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=first)
+        y, sample_weight = _computed(y), _computed(sample_weight)
+        X = self._check_training_X(X, reset=first)
         if y is None:
             raise ValueError(
                 "MultiTaskClassifier requires y to be passed, but the target y is None."
@@ -850,6 +861,8 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self)
         _check_numeric_frame(X)
+        if _is_streamed(X):  # Dask, or a memory map of another dtype than float32
+            return check_streamed_X(self, X, reset=False)
         return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
 
     def _logits(self, X):
@@ -961,6 +974,7 @@ class MultiTaskClassifier(ClassifierMixin, BaseEstimator):
             observed labels are all predicted right.
         """
         Y_pred = self.predict(X)
+        y, sample_weight = _computed(y), _computed(sample_weight)
         columns, _, _ = _split_columns(y)
         if len(columns) != self.n_tasks_:
             raise ValueError(

@@ -32,6 +32,9 @@ from ._affinity import lookahead_affinity
 from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
 from ._data import (
     BatchIterator,
+    BatchShares,
+    BlockData,
+    BlockIterator,
     ShardedBatchIterator,
     TensorData,
     _index_device,
@@ -223,11 +226,13 @@ class MultiTaskNet(NeuralNet):
             self.linear_path_pending_ = False
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, TensorData):
+        if isinstance(X, (TensorData, BlockData)):
             return X
         return self.prepare_data(X)
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, BlockData):
+            return self._block_iterator(dataset, training)
         if not training:
             return BatchIterator(dataset, _PREDICT_BATCH_SIZE, False, None, self._device())
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
@@ -238,6 +243,21 @@ class MultiTaskNet(NeuralNet):
             return ShardedBatchIterator(dataset, batch_size, self.shuffle, self._generator,
                                         self._device(), parallel.rank, parallel.size)
         return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
+
+    def _block_iterator(self, dataset, training):
+        """A Dask ``X``'s batches (:class:`~sklearn_mtl._data.BlockIterator`),
+        shuffled with the net's generator as :class:`BatchIterator`'s are."""
+        if not training:
+            return BlockIterator(dataset, _PREDICT_BATCH_SIZE, False, None, self._device())
+        batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
+        if getattr(self, "_generator", None) is None:
+            self._generator = self._make_generator(dataset)
+        batches = BlockIterator(dataset, batch_size, self.shuffle, self._generator,
+                                self._device())
+        parallel = getattr(self, "_data_parallel", None)
+        if parallel is not None:  # every process reads the windows, trains on its share
+            return BatchShares(batches, parallel.rank, parallel.size)
+        return batches
 
     def _make_generator(self, dataset):
         device = _index_device(dataset)

@@ -2,7 +2,10 @@
 label types and feature frames. Each raises an error that names the task,
 column or value at fault and says what to do."""
 
+import math
+import mmap
 import numbers
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -10,7 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+)
 
 from ._distributed import local_cuda_device
 from ._targets import _missing_mask
@@ -234,7 +241,8 @@ def _warn_if_unscaled(X, feature_names=None):
     points of accuracy in benchmarks/accuracy.py)."""
     if sp.issparse(X) or X.shape[0] < 2:
         return
-    rows = X[:: max(1, X.shape[0] // 10_000)]  # a strided sample: no full copy
+    # a strided sample: no full copy (np.asarray computes a Dask array's sample)
+    rows = np.asarray(X[:: max(1, X.shape[0] // 10_000)])
     mean = rows.mean(axis=0, dtype=np.float64)
     std = rows.std(axis=0, dtype=np.float64)
     scale = np.maximum(np.abs(mean), std)
@@ -271,3 +279,124 @@ def _check_numeric_frame(X):
             "ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), "
             f"{bad[:5]!r})], remainder='passthrough'), MultiTaskClassifier())."
         )
+
+
+# ------------------------------------------------------------ out-of-core X
+def _is_dask_collection(X):
+    """Whether ``X`` is a Dask array or DataFrame, without importing Dask (it
+    is only imported once the user has imported it)."""
+    return type(X).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(X, "dask")
+
+
+def _is_dask_array(X):
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(X, da.Array)
+
+
+def _is_memory_mapped(X):
+    """Whether ``X`` is (a view of) a NumPy memory map."""
+    base = X
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def _is_streamed(X):
+    """Whether ``X`` is read one batch or block at a time rather than through
+    ``validate_data``: a Dask collection, or a memory map of another dtype than
+    float32 (a float32 one goes through ``validate_data``, which shares it)."""
+    if _is_dask_collection(X):
+        return True
+    return (isinstance(X, np.ndarray) and _is_memory_mapped(X)
+            and X.dtype != np.float32)
+
+
+def _computed(value):
+    """A Dask collection computed into memory (labels, sample weights, groups:
+    one value per row, small beside ``X``); anything else as it is."""
+    if _is_dask_collection(value):
+        return value.compute()
+    return value
+
+
+# rows of a memory map checked for finiteness at a time
+_CHECK_CHUNK_ROWS = 65_536
+
+
+def check_streamed_X(estimator, X, reset):
+    """``validate_data`` for an ``X`` that is streamed (see :func:`_is_streamed`),
+    without reading it into memory.
+
+    Checks the shape and dtype (lazily for Dask) and sets or checks
+    ``n_features_in_`` and ``feature_names_in_``. A Dask DataFrame becomes a
+    Dask array (its partitions' lengths are computed), and a Dask array gets
+    one chunk along the columns, so that a block holds whole rows. A memory
+    map is checked for finite values a chunk of rows at a time, after the
+    conversion to float32 that its batches will go through; a Dask array's
+    blocks are checked as they are read (by ``_data.BlockData``).
+    """
+    if _is_dask_collection(X) and not _is_dask_array(X):
+        if not hasattr(X, "to_dask_array"):
+            raise TypeError(
+                f"X is a Dask {type(X).__name__}; pass a Dask array or DataFrame "
+                "(e.g. X.to_dask_array(lengths=True) or dask.array.from_delayed)."
+            )
+        # the empty pandas frame that Dask keeps as the frame's template
+        _check_feature_names(estimator, getattr(X, "_meta", X), reset=reset)
+        X = X.to_dask_array(lengths=True)
+    else:
+        _check_feature_names(estimator, X, reset=reset)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array for X, got {X.ndim}D with shape {X.shape}; reshape "
+            "it to (n_samples, n_features)."
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"X has dtype {X.dtype}; MultiTaskClassifier needs numeric features."
+        )
+    n_samples, n_features = X.shape
+    if not isinstance(n_samples, numbers.Integral) or math.isnan(n_samples):
+        raise ValueError(
+            "X is a Dask array whose number of rows is unknown (chunk sizes are "
+            "NaN); call X.compute_chunk_sizes() first, or for a Dask DataFrame "
+            "X.to_dask_array(lengths=True)."
+        )
+    if n_samples < 1 or n_features < 1:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) and {n_features} feature(s) "
+            "while a minimum of 1 is required."
+        )
+    _check_n_features(estimator, X, reset=reset)
+    if _is_dask_array(X):
+        if len(X.chunks[1]) > 1:
+            X = X.rechunk({1: -1})
+        return X
+    for start in range(0, n_samples, _CHECK_CHUNK_ROWS):
+        with np.errstate(over="ignore"):  # beyond float32: infinite, refused below
+            chunk = np.asarray(X[start:start + _CHECK_CHUNK_ROWS], dtype=np.float32)
+        check_finite_rows(chunk, start)
+    return X
+
+
+def check_finite_rows(chunk, start, block=None):
+    """Raise a ValueError naming the first rows of ``chunk`` (rows ``start``
+    onwards of ``X``) that hold NaN or infinity (after conversion to float32:
+    a float64 value beyond float32's range counts as infinite).
+
+    ``block``: ``(index, first row, last row)`` of the Dask block they are in.
+    """
+    # a float64 sum of float32 values cannot overflow: it is finite exactly
+    # when every value is, and needs no boolean array the size of the chunk
+    if np.isfinite(np.sum(chunk, dtype=np.float64)):
+        return
+    bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1)) + start
+    where = "" if block is None else " in block {} (rows {} to {})".format(*block)
+    shown = ", ".join(str(r) for r in bad[:5]) + (" ..." if bad.size > 5 else "")
+    raise ValueError(
+        f"Input X contains NaN, infinity or a value too large for float32{where}: "
+        f"{bad.size} row(s), at row(s) {shown}. Impute or drop them first (e.g. "
+        "with dask_ml or a SimpleImputer fitted on a sample)."
+    )

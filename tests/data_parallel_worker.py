@@ -7,6 +7,7 @@ writes its error message instead. The test fits the same cases in one process
 and compares.
 """
 
+import importlib.util
 import sys
 import traceback
 
@@ -37,6 +38,9 @@ CASES = {
     # partial_fit: two passes over two chunks of 200 rows
     "partial_fit": dict(_BASE, weighting="uncertainty", partial_fit_passes=2),
 }
+if importlib.util.find_spec("dask") is not None:
+    # X as a Dask array of 4 blocks: every process reads the same windows
+    CASES["dask"] = dict(_BASE, max_iter=2, dask_blocks=100)
 
 
 def make_data():
@@ -60,6 +64,11 @@ def fit_case(name, X, Y, sample_weight):
 
     params = dict(CASES[name])
     passes = params.pop("partial_fit_passes", 0)
+    block_rows = params.pop("dask_blocks", 0)
+    if block_rows:
+        import dask.array as da
+
+        X = da.from_array(X, chunks=(block_rows, X.shape[1]))
     if not passes:
         return MultiTaskClassifier(**params).fit(X, Y, sample_weight=sample_weight)
     model = MultiTaskClassifier(**params)

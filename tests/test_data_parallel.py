@@ -38,7 +38,8 @@ import data_parallel_worker as worker  # noqa: E402
 
 WORLD = 2
 RTOL, ATOL = 1e-5, 1e-6
-COMPARED_WITH_ONE_PROCESS = ["uncertainty", "early_stopping", "rlw", "partial_fit"]
+COMPARED_WITH_ONE_PROCESS = ["uncertainty", "early_stopping", "rlw", "partial_fit"] + (
+    ["dask"] if "dask" in worker.CASES else [])
 
 needs_gloo = pytest.mark.skipif(
     not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),

@@ -48,6 +48,8 @@ class RobustScaling(nn.Module):
 
 # quantiles are estimated on at most this many rows (a strided sample)
 _QUANTILE_ROWS = 100_000
+# ... and this many columns at a time
+_QUANTILE_COLUMNS = 32
 
 
 def robust_statistics(X):
@@ -60,12 +62,18 @@ def robust_statistics(X):
     ``scale`` is capped at float32's largest value (such a column is then
     scaled by up to twice less than its range calls for, and still used)."""
     rows = X[:: max(1, X.shape[0] // _QUANTILE_ROWS)]
-    if sp.issparse(rows):
-        rows = rows.toarray()
-    rows = np.asarray(rows, dtype=np.float64)
-    q1, median, q3 = np.quantile(rows, [0.25, 0.5, 0.75], axis=0)
+    # the sample read once, in X's own dtype (a memory map's rows are on the disk)
+    rows = rows.toarray() if sp.issparse(rows) else np.ascontiguousarray(rows)
+    # then a few columns at a time: the float64 copy (and np.quantile's own) of the
+    # whole sample would take 1.6 GB for 1,000 features
+    q1, median, q3, spread = (np.empty(rows.shape[1]) for _ in range(4))
+    for j in range(0, rows.shape[1], _QUANTILE_COLUMNS):
+        part = np.asarray(rows[:, j:j + _QUANTILE_COLUMNS], dtype=np.float64)
+        columns = slice(j, j + part.shape[1])
+        q1[columns], median[columns], q3[columns] = np.quantile(
+            part, [0.25, 0.5, 0.75], axis=0)
+        spread[columns] = (part.max(axis=0) - part.min(axis=0)) / 2
     scale = q3 - q1
-    spread = (rows.max(axis=0) - rows.min(axis=0)) / 2
     scale = np.where(scale > 0, scale, spread)
     scale = np.where(scale > 0, scale, 1.0)
     scale = np.minimum(scale, np.finfo(np.float32).max)
