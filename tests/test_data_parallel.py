@@ -78,7 +78,8 @@ def results(tmp_path_factory):
             if p.poll() is None:
                 p.kill()
     for p, output in zip(processes, outputs):
-        assert p.returncode == 0, output
+        written = sorted(path.name for path in out.iterdir())
+        assert p.returncode == 0, f"{output}\nresults written: {written}"
     return {
         name: [dict(np.load(out / f"{name}-{rank}.npz")) for rank in range(WORLD)]
         for name in worker.CASES
