@@ -1,8 +1,10 @@
 """One fit in one process against the same fit data-parallel over two gloo processes.
+(Named data_parallel.py: a benchmarks/distributed.py would shadow the package
+"distributed" of Dask for the other scripts here.)
 
 Run from the repository root::
 
-    OMP_NUM_THREADS=1 python benchmarks/distributed.py [--rows 200000]
+    OMP_NUM_THREADS=1 python benchmarks/data_parallel.py [--rows 200000]
 
 The data (``--rows`` x 64 float32 features, 4 binary tasks with 20 % of the
 labels missing) is written once to ``.npy`` files that every process memory-maps,
