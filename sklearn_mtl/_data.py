@@ -497,12 +497,7 @@ class BlockIterator:
     ``X`` (prediction). Memory: one window, not ``X``.
     """
 
-    def __init__(self, data, batch_size, shuffle, generator, device):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.device = device
+    __init__ = BatchIterator.__init__
 
     def __len__(self):
         n, size = len(self.data), self.batch_size

@@ -238,21 +238,7 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : GroupedMultiTaskClassifier
         """
-        if not (isinstance(self.groups, str) and self.groups == "deprecated"):
-            raise TypeError(
-                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4 "
-                "(`groups` is the row groups of fit, as in scikit-learn): write "
-                f"task_groups={self.groups!r}."
-            )
-        validate_data(self, X, skip_check_array=True, reset=True)
-        if y is None:
-            raise ValueError(
-                "GroupedMultiTaskClassifier requires y to be passed, but the target y "
-                "is None."
-            )
-        columns, names, one_dim = _split_columns(y)
-        n_tasks = len(columns)
-        names = default_task_names(n_tasks, one_dim) if names is None else list(names)
+        names, n_tasks, one_dim = self._check_input(X, y, reset=True)
         if sample_weight is not None:
             fit_params = {**fit_params, "sample_weight": sample_weight}
         self.task_names_ = np.asarray(names, dtype=object)
@@ -310,20 +296,7 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self : GroupedMultiTaskClassifier
         """
         first = not hasattr(self, "estimators_")
-        if first and not (isinstance(self.groups, str) and self.groups == "deprecated"):
-            raise TypeError(
-                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4: "
-                f"write task_groups={self.groups!r}."
-            )
-        validate_data(self, X, skip_check_array=True, reset=first)
-        if y is None:
-            raise ValueError(
-                "GroupedMultiTaskClassifier requires y to be passed, but the target y "
-                "is None."
-            )
-        columns, names, one_dim = _split_columns(y)
-        n_tasks = len(columns)
-        names = default_task_names(n_tasks, one_dim) if names is None else list(names)
+        names, n_tasks, one_dim = self._check_input(X, y, reset=first)
         if first:
             estimator = self._estimator()
             if not hasattr(estimator, "partial_fit"):
@@ -375,6 +348,27 @@ class GroupedMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             self.groups_ = self.task_groups_
             self.estimators_ = estimators
         return self
+
+    def _check_input(self, X, y, reset):
+        """``(task names, n_tasks, one_dimensional)`` of ``y``, after the checks
+        that ``fit`` and ``partial_fit`` share (``X`` itself is each group
+        model's to check)."""
+        if not (isinstance(self.groups, str) and self.groups == "deprecated"):
+            raise TypeError(
+                "GroupedMultiTaskClassifier's `groups` was renamed `task_groups` in 0.4 "
+                "(`groups` is the row groups of fit, as in scikit-learn): write "
+                f"task_groups={self.groups!r}."
+            )
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        if y is None:
+            raise ValueError(
+                "GroupedMultiTaskClassifier requires y to be passed, but the target y "
+                "is None."
+            )
+        columns, names, one_dim = _split_columns(y)
+        n_tasks = len(columns)
+        names = default_task_names(n_tasks, one_dim) if names is None else list(names)
+        return names, n_tasks, one_dim
 
     def _auto_groups(self, X, y, names, one_dim, fit_params):
         """Groups from the measured affinity, and the measuring fit when it is
