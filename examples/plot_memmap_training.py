@@ -26,8 +26,10 @@ same rows in memory.
 # place (another dtype is converted one batch at a time).
 import os
 import tempfile
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_mtl.datasets import make_multitask_classification
 
@@ -62,6 +64,9 @@ def anonymous_memory():
         return float("nan")
 
 
+# five epochs keep the example short: training was still improving, as the
+# ConvergenceWarning would say
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 X_map = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
 params = dict(hidden_layer_sizes=(64,), ensemble_size=1, batch_size=512, max_iter=5,
               early_stopping=False, shuffle=False, random_state=0)
