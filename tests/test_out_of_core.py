@@ -49,6 +49,21 @@ def test_dask_fit_is_the_in_memory_fit_without_shuffling(problem, dask_y):
     assert _same_proba(reference.predict_proba(X), fitted.predict_proba(X_dask))
 
 
+def test_grouped_estimator_trains_and_predicts_on_dask(problem):
+    from sklearn_mtl import GroupedMultiTaskClassifier
+
+    X, Y = problem
+    params = {**SMALL, "shuffle": False}
+    groups = [[0], [1, 2]]
+    reference = GroupedMultiTaskClassifier(MultiTaskClassifier(**params),
+                                           task_groups=groups).fit(X, Y)
+    X_dask = da.from_array(X, chunks=(300, 12))
+    fitted = GroupedMultiTaskClassifier(MultiTaskClassifier(**params),
+                                        task_groups=groups).fit(X_dask, Y)
+    assert _same_proba(reference.predict_proba(X), fitted.predict_proba(X_dask))
+    assert isinstance(fitted.predict(X_dask), np.ndarray)
+
+
 def test_dask_fit_shuffles_and_early_stops_as_well_as_in_memory(problem):
     # With shuffling, rows are shuffled within windows of blocks (not over the
     # whole of X): the models differ, so compare what they learnt. Small
