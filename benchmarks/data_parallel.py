@@ -18,6 +18,8 @@ first 10,000 rows between the two fits (they train the same model up to
 rounding). For scale, "1 ulp of X" is the same difference between two
 one-process fits whose only difference is ``X`` moved by one float32 step
 (``np.nextafter``): how far rounding-sized differences carry over the fit.
+The last line gives the latency of one all_reduce between the processes,
+which each step pays twice.
 
 Two processes can be at most twice as fast, and only with a core each: on a
 machine shared with other work, the figures say little about the method.
@@ -72,6 +74,10 @@ def worker(rank, world, port, batch_size, directory, nudged=False):
     )
     if world > 1:
         torch.distributed.barrier()
+        if rank == 0:
+            (directory / "latency.txt").write_text(repr(_all_reduce_ms()))
+        else:
+            _all_reduce_ms()
     start = time.perf_counter()
     model.fit(X, Y)
     elapsed = time.perf_counter() - start
@@ -89,6 +95,20 @@ def worker(rank, world, port, batch_size, directory, nudged=False):
         if nudged:
             return
         (directory / f"time-{world}-{batch_size}.txt").write_text(repr(elapsed))
+
+
+def _all_reduce_ms(repeats=200):
+    """Milliseconds of one all_reduce of 8 floats in the group (its latency)."""
+    import torch
+
+    value = torch.zeros(8)
+    for _ in range(20):
+        torch.distributed.all_reduce(value)
+    torch.distributed.barrier()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.distributed.all_reduce(value)
+    return (time.perf_counter() - start) / repeats * 1e3
 
 
 def run(world, batch_size, directory, nudged=False):
@@ -135,9 +155,11 @@ def main():
                   f"{'speed-up':>8} {'max |dproba|':>13} {'1 ulp of X':>11}")
         print(header)
         print("-" * len(header))
+        latencies = []
         for batch_size in BATCH_SIZES:
             one = run(1, batch_size, directory)
             two = run(2, batch_size, directory)
+            latencies.append(float((directory / "latency.txt").read_text()))
             run(1, batch_size, directory, nudged=True)
             reference = np.load(directory / f"proba-1-{batch_size}.npy")
             difference = np.abs(reference
@@ -149,6 +171,9 @@ def main():
                 extra = f"{one / seconds:>8.2f} " + (
                     f"{difference:>13.2e} {rounding:>11.2e}" if world == 2 else f"{'':>13}")
                 print(f"{batch_size:>6} {world:>9} {seconds:>8.2f} {rate:>10,.0f} {extra}")
+        print(f"one all_reduce of 8 floats between the two processes (before each fit): "
+              f"{', '.join(f'{ms:.2f}' for ms in latencies)} ms; a data-parallel step "
+              "makes two all_reduces")
 
 
 if __name__ == "__main__":
