@@ -5,9 +5,8 @@
 * :class:`TensorData`: rows of those tensors; a subset is a view (row
   positions), never a copy.
 * :class:`BatchIterator`: re-iterable mini-batches sliced from a
-  :class:`TensorData` (skorch asks for the iterator once per fit);
-  :class:`ShardedBatchIterator`: one process's share of each batch under
-  data-parallel training.
+  :class:`TensorData` (skorch asks for the iterator once per fit), or one
+  process's share of each under data-parallel training.
 * :class:`ValidationSplit`: the early-stopping hold-out (not stratified; whole
   groups with ``groups``).
 * :class:`BlockData` and :class:`BlockIterator`: the same for a Dask array
@@ -191,14 +190,21 @@ class BatchIterator:
 
     skorch asks for the iterator once per ``fit``, so this must be iterable
     many times (a generator would silently train a single epoch).
+
+    Under data-parallel training (:mod:`sklearn_mtl._distributed`), process
+    ``rank`` of ``size`` gets its share of each batch, rows ``rank, rank +
+    size, ...``: the batches themselves are those one process draws (the
+    same bounds, the same order from the same generator).
     """
 
-    def __init__(self, data, batch_size, shuffle, generator, device):
+    def __init__(self, data, batch_size, shuffle, generator, device, rank=0, size=1):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.rank = rank
+        self.size = size
 
     def _bounds(self):
         n, size = len(self.data), self.batch_size
@@ -210,36 +216,6 @@ class BatchIterator:
 
     def __len__(self):
         return len(self._bounds())
-
-    def __iter__(self):
-        bounds = self._bounds()
-        if self.shuffle:
-            order = torch.randperm(
-                len(self.data), generator=self.generator, device=self.generator.device
-            )
-            index_device = _index_device(self.data)
-            if order.device != index_device:
-                order = order.to(index_device)
-            for start, stop in bounds:
-                yield self.data.batch(order[start:stop], self.device)
-        else:
-            for start, stop in bounds:
-                yield self.data.batch(slice(start, stop), self.device)
-
-
-class ShardedBatchIterator(BatchIterator):
-    """The batches of :class:`BatchIterator`, each cut to one process's share
-    under data-parallel training (:mod:`sklearn_mtl._distributed`).
-
-    The global batches are those one process draws (the same bounds, the
-    same shuffled order from the same generator); process ``rank`` of
-    ``size`` takes each batch's rows ``rank, rank + size, ...``.
-    """
-
-    def __init__(self, data, batch_size, shuffle, generator, device, rank, size):
-        super().__init__(data, batch_size, shuffle, generator, device)
-        self.rank = rank
-        self.size = size
 
     def __iter__(self):
         bounds = self._bounds()
@@ -256,27 +232,6 @@ class ShardedBatchIterator(BatchIterator):
         else:
             for start, stop in bounds:
                 yield self.data.batch(slice(start + rank, stop, size), self.device)
-
-
-class BatchShares:
-    """Each batch of the re-iterable ``batches`` cut to one process's share
-    (rows ``rank, rank + size, ...``) under data-parallel training: for the
-    iterators that read blocks (:class:`BlockIterator`), where every process
-    reads the same windows in the same order."""
-
-    def __init__(self, batches, rank, size):
-        self.batches = batches
-        self.rank = rank
-        self.size = size
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __iter__(self):
-        share = slice(self.rank, None, self.size)
-        for Xb, (codes, weight) in self.batches:
-            yield Xb[share], (None if codes is None else codes[share],
-                              None if weight is None else weight[share])
 
 
 def _worth_scaling_once(X, module):
@@ -504,6 +459,14 @@ class BlockIterator:
         batches = -(-n // size)
         return batches - 1 if batches > 1 and n % size == 1 else batches
 
+    def _rows(self, pending):
+        """A batch ``(X rows, positions)`` as tensors: this process's share."""
+        X, positions = pending
+        if self.size > 1:  # data-parallel: every process reads the same windows
+            share = slice(self.rank, None, self.size)
+            X, positions = X[share], positions[share]
+        return self.data.rows_of(X, positions, self.device)
+
     def __iter__(self):
         data, size = self.data, self.batch_size
         plan = data.plan()
@@ -522,7 +485,7 @@ class BlockIterator:
             full = len(positions) // size * size
             for start in range(0, full, size):
                 if pending is not None:
-                    yield data.rows_of(*pending, self.device)
+                    yield self._rows(pending)
                 rows = slice(start, start + size) if take is None else take[start:start + size]
                 pending = (X[rows], positions[rows])
             rest = slice(full, None) if take is None else take[full:]
@@ -535,7 +498,7 @@ class BlockIterator:
                            np.concatenate([pending[1], left_pos]))
             else:
                 if pending is not None:
-                    yield data.rows_of(*pending, self.device)
+                    yield self._rows(pending)
                 pending = (left_X, left_pos)
         if pending is not None:
-            yield data.rows_of(*pending, self.device)
+            yield self._rows(pending)

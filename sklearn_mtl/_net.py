@@ -32,10 +32,8 @@ from ._affinity import lookahead_affinity
 from ._callbacks import AFFINITY_KEY, AffinityProbe, StopTraining
 from ._data import (
     BatchIterator,
-    BatchShares,
     BlockData,
     BlockIterator,
-    ShardedBatchIterator,
     TensorData,
     _index_device,
     prepare_data,
@@ -238,11 +236,14 @@ class MultiTaskNet(NeuralNet):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         if not hasattr(self, "_generator") or self._generator is None:
             self._generator = self._make_generator(dataset)
+        return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device(),
+                             *self._share())
+
+    def _share(self):
+        """``(rank, size)``: which share of each training batch this process
+        trains on (all of it, ``(0, 1)``, unless data-parallel)."""
         parallel = getattr(self, "_data_parallel", None)
-        if parallel is not None:
-            return ShardedBatchIterator(dataset, batch_size, self.shuffle, self._generator,
-                                        self._device(), parallel.rank, parallel.size)
-        return BatchIterator(dataset, batch_size, self.shuffle, self._generator, self._device())
+        return (0, 1) if parallel is None else (parallel.rank, parallel.size)
 
     def _block_iterator(self, dataset, training):
         """A Dask ``X``'s batches (:class:`~sklearn_mtl._data.BlockIterator`),
@@ -252,12 +253,8 @@ class MultiTaskNet(NeuralNet):
         batch_size = self.batch_size if self.batch_size > 0 else len(dataset)
         if getattr(self, "_generator", None) is None:
             self._generator = self._make_generator(dataset)
-        batches = BlockIterator(dataset, batch_size, self.shuffle, self._generator,
-                                self._device())
-        parallel = getattr(self, "_data_parallel", None)
-        if parallel is not None:  # every process reads the windows, trains on its share
-            return BatchShares(batches, parallel.rank, parallel.size)
-        return batches
+        return BlockIterator(dataset, batch_size, self.shuffle, self._generator, self._device(),
+                             *self._share())
 
     def _make_generator(self, dataset):
         device = _index_device(dataset)

@@ -28,7 +28,7 @@ import torch
 
 import sklearn_mtl
 from sklearn_mtl import MultiTaskClassifier
-from sklearn_mtl._data import BatchIterator, ShardedBatchIterator, TensorData
+from sklearn_mtl._data import BatchIterator, TensorData
 from sklearn_mtl._distributed import DataParallel, data_parallel, is_data_parallel
 from sklearn_mtl._loss import task_losses
 from sklearn_mtl.weighting import MGDA, StaticWeighting
@@ -216,8 +216,8 @@ def test_shares_of_a_batch_are_the_batch(shuffle):
     data = TensorData(torch.arange(23.0).unsqueeze(1), torch.zeros(23, 1, dtype=torch.long))
     batches = list(BatchIterator(data, 8, shuffle, torch.Generator().manual_seed(0), None))
     shares = [
-        list(ShardedBatchIterator(data, 8, shuffle, torch.Generator().manual_seed(0), None,
-                                  rank, 3))
+        list(BatchIterator(data, 8, shuffle, torch.Generator().manual_seed(0), None,
+                           rank, 3))
         for rank in range(3)
     ]
     assert all(len(s) == len(batches) for s in shares)

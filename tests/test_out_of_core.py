@@ -137,6 +137,26 @@ def test_block_iterator_visits_every_row_once_per_epoch(problem):
         list(_data.BlockIterator(data, 64, False, None, cpu))
 
 
+def test_block_iterator_shares_are_the_batches_of_one_process(problem):
+    # data-parallel: process r of 3 gets rows r, r + 3, ... of each batch
+    X, _ = problem
+    cpu = torch.device("cpu")
+    positions = np.arange(len(X))[:, None]
+    data = _data.prepare_data(da.from_array(X, chunks=(97, 12)), positions, None, cpu, None)
+
+    def batches(rank=0, size=1):
+        generator = torch.Generator().manual_seed(0)
+        return list(_data.BlockIterator(data, 64, True, generator, cpu, rank, size))
+
+    whole = batches()
+    shares = [batches(rank, 3) for rank in range(3)]
+    assert all(len(share) == len(whole) for share in shares)
+    for b, (_, (codes, _)) in enumerate(whole):
+        for rank in range(3):
+            np.testing.assert_array_equal(shares[rank][b][1][0].numpy(),
+                                          codes[rank::3].numpy())
+
+
 def test_dask_x_needs_known_row_counts_and_two_dimensions(problem):
     X, Y = problem
     unknown = da.from_array(X, chunks=(300, 12))
