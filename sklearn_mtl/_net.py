@@ -499,12 +499,13 @@ class MultiTaskNet(NeuralNet):
                 probe.record(self.task_affinity(Xb, yb, losses, present, rng_before))
             else:  # each process measures on its rows; the mean is recorded everywhere
                 probe.record(parallel.average(self.task_affinity(Xb, yb, *local, rng_before)))
-        if parallel is None:
+        # data-parallel: the strategy draws from its own stream (the same on
+        # every process), and the gradients are then summed over the processes
+        stream = contextlib.nullcontext() if parallel is None else parallel.weighting_rng(
+            self._device())
+        with stream:
             weights = self.weighting.backward(losses, present, self._shared, self._specific)
-        else:
-            with parallel.weighting_rng(self._device()):
-                weights = self.weighting.backward(losses, present, self._shared,
-                                                  self._specific)
+        if parallel is not None:
             parallel.reduce_gradients(self._shared + self._specific,
                                       self.weighting.parameters())
         listeners = self._listeners("on_grad_computed")
